@@ -1,0 +1,203 @@
+import { execa } from 'execa'
+import { LineSplitter } from '../framing/line-splitter.js'
+import { JsonLineReader, type NoiseEvent } from '../framing/json-line-reader.js'
+
+/** What to spawn. The command is never chosen by a request: it comes from the proxy's options. */
+export interface ChildCommand {
+  command: string
+  args: readonly string[]
+  cwd?: string
+  /** The complete environment of the child (see buildChildEnvironment). */
+  env: Record<string, string>
+  /** Run through the system shell (needed for `npx.cmd` on Windows). */
+  shell?: boolean
+}
+
+/** How a child ended. */
+export interface ChildExit {
+  code: number | null
+  signal: string | null
+  /** Set when the process could not be started at all (for example ENOENT). */
+  spawnError?: string
+  /** The stop ladder had to use SIGKILL. */
+  forced: boolean
+  durationMs: number
+  /** The last lines the child wrote to stderr, oldest first. */
+  lastStderr: string[]
+}
+
+export interface StdioChildOptions {
+  /** Longest stdout line accepted, in characters; longer lines are dropped and reported. */
+  maxLineLength: number
+  /** Bytes that may wait in the child's stdin before `send` refuses more (a child that stops reading). */
+  maxQueuedBytes: number
+  /** After stdin is closed, how long the child gets to exit before SIGTERM, and then before SIGKILL. */
+  stopGraceMs: number
+  onValue: (value: unknown, text: string) => void
+  onNoise: (event: NoiseEvent) => void
+  onStderr: (line: string) => void
+  onExit: (exit: ChildExit) => void
+}
+
+const STDERR_KEPT = 10
+
+// Fixed spawn settings: pipes on all three streams, nothing buffered by execa, never a rejection (an exit
+// is reported through onExit), and an own process group so the stop ladder reaches grandchildren
+// (`npx`, `sh -c`, …). `cleanup` is off because a detached child is stopped by the registry instead.
+const SPAWN_OPTIONS = {
+  stdin: 'pipe',
+  stdout: 'pipe',
+  stderr: 'pipe',
+  buffer: false,
+  reject: false,
+  detached: true,
+  cleanup: false,
+  extendEnv: false,
+  windowsHide: true,
+} as const
+
+function spawnProcess(command: ChildCommand) {
+  return execa(command.command, [...command.args], {
+    ...SPAWN_OPTIONS,
+    ...(command.cwd === undefined ? {} : { cwd: command.cwd }),
+    env: command.env,
+    shell: command.shell ?? false,
+  })
+}
+
+/** One stdio MCP server process: framed stdout, line-logged stderr, bounded stdin, a stop ladder. */
+export class StdioChild {
+  readonly pid: number | undefined
+  /** Settles once the process has exited (or failed to start). */
+  readonly exited: Promise<ChildExit>
+  #process: ReturnType<typeof spawnProcess>
+  #exit: ChildExit | undefined
+  #stopping: Promise<ChildExit> | undefined
+  #forced = false
+  #lastStderr: string[] = []
+  #options: StdioChildOptions
+
+  constructor(command: ChildCommand, options: StdioChildOptions) {
+    this.#options = options
+    const started = performance.now()
+    this.#process = spawnProcess(command)
+    this.pid = this.#process.pid
+
+    let settle!: (exit: ChildExit) => void
+    this.exited = new Promise((resolve) => (settle = resolve))
+    const finish = (code: number | null, signal: string | null, spawnError?: string): void => {
+      if (this.#exit) return
+      this.#exit = {
+        code,
+        signal,
+        forced: this.#forced,
+        durationMs: Math.round(performance.now() - started),
+        lastStderr: this.#lastStderr,
+        ...(spawnError === undefined ? {} : { spawnError }),
+      }
+      settle(this.#exit)
+      options.onExit(this.#exit)
+    }
+    // 'exit' can come before stdout is drained: wait (briefly) for its end so a last answer is not lost.
+    this.#process.once('exit', (code, signal) => {
+      if (this.#process.stdout.readableEnded) return finish(code, signal)
+      const timer = setTimeout(() => finish(code, signal), 200)
+      timer.unref()
+      this.#process.stdout.once('close', () => {
+        clearTimeout(timer)
+        finish(code, signal)
+      })
+    })
+    this.#process.once('error', (error: NodeJS.ErrnoException) => {
+      if (this.pid === undefined || error.code === 'ENOENT' || error.code === 'EACCES') {
+        finish(null, null, `${error.code ?? 'spawn error'}: ${error.message}`)
+      }
+    })
+    // The execa promise never rejects (reject: false); awaiting it here only prevents an unhandled result.
+    this.#process.catch(() => {})
+
+    const reader = new JsonLineReader({ maxLineLength: options.maxLineLength, onValue: options.onValue, onNoise: options.onNoise })
+    const { stdout, stderr, stdin } = this.#process
+    stdout.on('data', (chunk: Buffer) => reader.push(chunk))
+    stdout.once('end', () => reader.end())
+    const stderrLines = new LineSplitter({
+      maxLineLength: 8192,
+      onLine: (line) => {
+        if (this.#lastStderr.length === STDERR_KEPT) this.#lastStderr.shift()
+        this.#lastStderr.push(line)
+        options.onStderr(line)
+      },
+      onOverflow: (length) => options.onStderr(`[stderr line of ${length} characters dropped]`),
+    })
+    stderr.on('data', (chunk: Buffer) => stderrLines.push(chunk))
+    stderr.once('end', () => stderrLines.end())
+    // A child that exits while we write gets EPIPE: that is an exit, reported by 'exit', not a crash.
+    stdin.on('error', () => {})
+    stdout.on('error', () => {})
+    stderr.on('error', () => {})
+  }
+
+  /** True until the process has exited. */
+  get alive(): boolean {
+    return this.#exit === undefined
+  }
+
+  /** Write one message (a JSON text without newlines) to stdin; false when the child is gone or not reading. */
+  send(text: string): boolean {
+    const stdin = this.#process.stdin
+    if (this.#exit || this.#stopping || !stdin.writable) return false
+    if (stdin.writableLength > this.#options.maxQueuedBytes) return false
+    stdin.write(text + '\n')
+    return true
+  }
+
+  /** Stop ladder: end stdin, then SIGTERM, then SIGKILL to the whole process group. Resolves on exit. */
+  stop(): Promise<ChildExit> {
+    if (this.#exit) return Promise.resolve(this.#exit)
+    this.#stopping ??= this.#runStopLadder()
+    return this.#stopping
+  }
+
+  async #runStopLadder(): Promise<ChildExit> {
+    const grace = this.#options.stopGraceMs
+    this.#process.stdin.end()
+    if (await this.#exitsWithin(grace)) return this.exited
+    this.#signal('SIGTERM')
+    if (await this.#exitsWithin(grace)) return this.exited
+    this.#forced = true
+    this.#signal('SIGKILL')
+    return this.exited
+  }
+
+  /** Kill the process group at once (for process exit, when nothing can be awaited). */
+  kill(): void {
+    if (this.#exit) return
+    this.#forced = true
+    this.#signal('SIGKILL')
+  }
+
+  #signal(signal: NodeJS.Signals): void {
+    if (this.pid === undefined) return
+    try {
+      process.kill(-this.pid, signal)
+    } catch {
+      // The group is gone already, or was never made (Windows): signal the process itself.
+      try {
+        process.kill(this.pid, signal)
+      } catch {
+        // Already exited.
+      }
+    }
+  }
+
+  #exitsWithin(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms)
+      timer.unref()
+      void this.exited.then(() => {
+        clearTimeout(timer)
+        resolve(true)
+      })
+    })
+  }
+}

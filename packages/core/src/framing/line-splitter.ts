@@ -1,0 +1,127 @@
+import { StringDecoder } from 'node:string_decoder'
+
+export interface LineSplitterOptions {
+  /** Longest line kept, in characters (UTF-16 code units) excluding the terminator. */
+  maxLineLength: number
+  onLine: (line: string) => void
+  /**
+   * A line longer than maxLineLength was dropped; `length` = characters seen for it (at least
+   * maxLineLength+1, terminator excluded). Called once per dropped line, when its end (or end of
+   * input) is reached.
+   */
+  onOverflow: (length: number) => void
+}
+
+const LF = '\n'
+const CR = 13
+
+// Splits a UTF-8 byte stream into lines (`\n` or `\r\n`), skipping empty lines and dropping over-long
+// ones without ever buffering much more than maxLineLength characters.
+export class LineSplitter {
+  readonly #decoder = new StringDecoder('utf8')
+  readonly #max: number
+  readonly #onLine: (line: string) => void
+  readonly #onOverflow: (length: number) => void
+  /** Pieces of the current unterminated line, joined once when its `\n` arrives. */
+  #parts: string[] = []
+  #pending = 0
+  /** While > 0 the current line is over-long: its characters are counted, not kept. */
+  #dropped = 0
+  #droppedEndsWithCR = false
+
+  constructor(options: LineSplitterOptions) {
+    const max = options.maxLineLength
+    if (!Number.isSafeInteger(max) || max < 1) {
+      throw Object.assign(new RangeError(`maxLineLength must be a positive integer, got ${String(max)}`), {
+        code: 'ERR_INVALID_OPTION',
+      })
+    }
+    this.#max = max
+    this.#onLine = options.onLine
+    this.#onOverflow = options.onOverflow
+  }
+
+  /** Characters currently buffered for the unterminated line (0 while an over-long line is being skipped). */
+  get pendingLength(): number {
+    return this.#pending
+  }
+
+  // Feeds bytes (decoded as UTF-8, a character split across chunks is kept) or already-decoded text.
+  push(chunk: Buffer | string): void {
+    const text = typeof chunk === 'string' ? chunk : this.#decoder.write(chunk)
+    if (text.length > 0) this.#feed(text)
+  }
+
+  // Ends the input: flushes the decoder and delivers (or reports) a final unterminated line.
+  end(): void {
+    const rest = this.#decoder.end()
+    if (rest.length > 0) this.#feed(rest)
+    if (this.#dropped > 0) {
+      const length = this.#dropped - (this.#droppedEndsWithCR ? 1 : 0)
+      this.#dropped = 0
+      this.#onOverflow(length)
+    } else if (this.#pending > 0) {
+      const line = this.#take('')
+      this.#emit(line)
+    }
+  }
+
+  #feed(text: string): void {
+    let start = 0
+    let nl = text.indexOf(LF)
+    while (nl !== -1) {
+      const segment = nl - start
+      if (this.#dropped > 0) {
+        const length = this.#dropped + segment - (this.#endsWithCR(text, start, nl) ? 1 : 0)
+        this.#dropped = 0
+        this.#onOverflow(length)
+      } else if (this.#pending + segment > this.#max + 1) {
+        // Too long even after stripping a `\r`: report without building the string.
+        const length = this.#pending + segment - (text.charCodeAt(nl - 1) === CR ? 1 : 0)
+        this.#parts.length = 0
+        this.#pending = 0
+        this.#onOverflow(length)
+      } else if (this.#pending === 0) {
+        this.#emit(text.slice(start, nl))
+      } else {
+        this.#emit(this.#take(text.slice(start, nl)))
+      }
+      start = nl + 1
+      nl = text.indexOf(LF, start)
+    }
+    const tail = text.length - start
+    if (tail === 0) return
+    if (this.#dropped > 0) {
+      this.#dropped += tail
+      this.#droppedEndsWithCR = text.charCodeAt(text.length - 1) === CR
+    } else if (this.#pending + tail > this.#max + 1) {
+      // +1 leaves room for the `\r` of a `\r\n` that has not arrived yet.
+      this.#dropped = this.#pending + tail
+      this.#droppedEndsWithCR = text.charCodeAt(text.length - 1) === CR
+      this.#parts.length = 0
+      this.#pending = 0
+    } else {
+      this.#parts.push(start === 0 ? text : text.slice(start))
+      this.#pending += tail
+    }
+  }
+
+  #endsWithCR(text: string, start: number, nl: number): boolean {
+    return nl > start ? text.charCodeAt(nl - 1) === CR : this.#droppedEndsWithCR
+  }
+
+  /** Joins the buffered parts with `last` and resets the buffer. */
+  #take(last: string): string {
+    if (last.length > 0) this.#parts.push(last)
+    const line = this.#parts.length === 1 ? (this.#parts[0] ?? '') : this.#parts.join('')
+    this.#parts.length = 0
+    this.#pending = 0
+    return line
+  }
+
+  #emit(raw: string): void {
+    const line = raw.charCodeAt(raw.length - 1) === CR ? raw.slice(0, -1) : raw
+    if (line.length > this.#max) this.#onOverflow(line.length)
+    else if (line.length > 0) this.#onLine(line)
+  }
+}

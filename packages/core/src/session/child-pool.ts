@@ -1,0 +1,68 @@
+import type { Logger } from '../logger.js'
+import { ChildUpstream, type ChildUpstreamOptions } from '../upstream/child-upstream.js'
+
+/**
+ * Children spawned ahead of time, so a new session does not wait for a process to start. Refilled in
+ * the background after each take; a child that dies while waiting is replaced; never more than `size`.
+ */
+export class ChildPool {
+  #options: ChildUpstreamOptions
+  #size: number
+  #idle: ChildUpstream[] = []
+  #closed = false
+  #logger: Logger
+  /** The last spawn failed (the command does not exist, or the child died at once). */
+  lastSpawnError: string | undefined
+
+  constructor(options: ChildUpstreamOptions, size: number) {
+    this.#options = options
+    this.#size = size
+    this.#logger = options.logger
+  }
+
+  /** Children waiting for a session. */
+  get idle(): number {
+    return this.#idle.length
+  }
+
+  /** Start filling the pool. */
+  fill(): void {
+    while (!this.#closed && this.#idle.length < this.#size) this.#idle.push(this.#spawn(true))
+  }
+
+  /** A started child for a new session: a pooled one if there is one, else a fresh one. */
+  take(logger: Logger): ChildUpstream {
+    const child = this.#idle.shift() ?? this.#spawn(false)
+    child.setUnroutedHandler((message) => logger.debug({ method: message.method }, 'MCP server message before initialize; dropped'), logger)
+    if (this.#size > 0) setImmediate(() => this.fill())
+    return child
+  }
+
+  /** Stop every pooled child. */
+  async close(): Promise<void> {
+    this.#closed = true
+    const idle = this.#idle
+    this.#idle = []
+    await Promise.all(idle.map((child) => child.stop()))
+  }
+
+  /** Kill every pooled child at once (process exit). */
+  kill(): void {
+    for (const child of this.#idle) child.child.kill()
+  }
+
+  #spawn(pooled: boolean): ChildUpstream {
+    const child = new ChildUpstream(this.#options)
+    this.#logger.info({ pid: child.child.pid, pooled }, 'MCP server started')
+    void child.exited.then((exit) => {
+      this.lastSpawnError = exit.spawnError
+      const index = this.#idle.indexOf(child)
+      if (index === -1) return
+      // It died while waiting in the pool: replace it, unless it could not even start (no respawn loop).
+      this.#idle.splice(index, 1)
+      this.#logger.warn({ pid: child.child.pid, code: exit.code, signal: exit.signal, spawnError: exit.spawnError }, 'pooled MCP server exited')
+      if (!exit.spawnError && exit.durationMs > 1000) this.fill()
+    })
+    return child
+  }
+}

@@ -1,0 +1,195 @@
+import type { EventStore } from '../events/event-store.js'
+import type { JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../jsonrpc/schemas.js'
+import type { Logger } from '../logger.js'
+import type { ChildUpstream } from '../upstream/child-upstream.js'
+import { describeExit } from '../upstream/child-upstream.js'
+import { EventStream, type EventStreamOwner } from './event-stream.js'
+import type { StreamSink } from './stream-sink.js'
+
+/** Protocol revisions a session can negotiate, oldest first. */
+export const SUPPORTED_PROTOCOL_VERSIONS = ['2024-11-05', '2025-03-26', '2025-06-18', '2025-11-25'] as const
+
+/** Streamable HTTP (one endpoint, many streams) or the legacy HTTP+SSE transport (one stream). */
+export type SessionTransport = 'streamable' | 'legacy-sse'
+
+export interface SessionOptions {
+  id: string
+  transport: SessionTransport
+  backend: ChildUpstream
+  store: EventStore | undefined
+  /** How long a client should wait before reconnecting (the SSE `retry` hint), in milliseconds. */
+  retryMs: number
+  logger: Logger
+  onClosed: (session: Session) => void
+}
+
+/** One client message, parsed once, with the exact text it arrived as when that can be forwarded as is. */
+export interface InboundMessage<M extends JsonRpcMessage = JsonRpcMessage> {
+  message: M
+  text: string | undefined
+}
+
+/**
+ * One MCP client conversation: its child (through a ChildUpstream), its streams and its event store.
+ * Messages from the child are routed to exactly one stream: an answer and its progress to the stream of
+ * the request; anything else to the stream that can carry it (see `#routeUnrelated`).
+ */
+export class Session implements EventStreamOwner {
+  readonly id: string
+  readonly transport: SessionTransport
+  readonly store: EventStore | undefined
+  readonly backend: ChildUpstream
+  readonly createdAt = Date.now()
+  /** The revision the child agreed to in its InitializeResult (until then, the one the client asked for). */
+  protocolVersion: string | undefined
+  lastActivity = Date.now()
+  #standalone: EventStream
+  #requestStreams = new Map<string, EventStream>()
+  #streamSeq = 0
+  #closed = false
+  #options: SessionOptions
+  #logger: Logger
+
+  constructor(options: SessionOptions) {
+    this.id = options.id
+    this.transport = options.transport
+    this.store = options.store
+    this.backend = options.backend
+    this.#options = options
+    this.#logger = options.logger
+    this.#standalone = new EventStream(options.transport === 'legacy-sse' ? 'sse' : 'standalone', this, false)
+    options.backend.setUnroutedHandler((message, text) => this.#routeUnrelated(message, text), options.logger)
+    void options.backend.exited.then((exit) => {
+      if (this.#closed) return
+      this.#logger.warn({ code: exit.code, signal: exit.signal, lastStderr: exit.lastStderr }, `${describeExit(exit)}; session ends`)
+      this.close()
+    })
+  }
+
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  /** Some connection to the client is open (such a session is never reaped as idle). */
+  get connected(): boolean {
+    if (this.#standalone.connected) return true
+    for (const stream of this.#requestStreams.values()) if (stream.connected) return true
+    return false
+  }
+
+  /** The standalone stream is attached to an open connection (a second GET is refused). */
+  get standaloneConnected(): boolean {
+    return this.#standalone.connected
+  }
+
+  /** The revision is at least `version` (revisions are dates, so they compare as strings). */
+  supports(version: string): boolean {
+    return this.protocolVersion !== undefined && this.protocolVersion >= version
+  }
+
+  /** Send requests that arrived in one POST; their answers (and related messages) go to `sink`. */
+  sendRequests(requests: InboundMessage<JsonRpcRequest>[], sink: StreamSink): EventStream {
+    this.lastActivity = Date.now()
+    const stream = this.transport === 'legacy-sse' ? this.#standalone : this.#openRequestStream(sink)
+    for (const { message, text } of requests) {
+      if (message.method === 'initialize') this.#watchInitialize(stream, message)
+      stream.expect(message.id)
+      this.backend.upstream.request(stream, message, text)
+    }
+    return stream
+  }
+
+  /** Forward notifications and responses (to the child's own requests); they need no stream. */
+  forward(messages: InboundMessage<JsonRpcNotification | JsonRpcResponse>[]): void {
+    this.lastActivity = Date.now()
+    for (const { message, text } of messages) {
+      if ('method' in message) this.backend.upstream.notify(message, text)
+      else this.backend.upstream.respond(message, text)
+    }
+  }
+
+  /** Attach the standalone stream (GET, or the legacy /sse connection). */
+  attachStandalone(sink: StreamSink): void {
+    this.lastActivity = Date.now()
+    if (this.transport === 'legacy-sse') sink.onClose(() => this.close())
+    this.#standalone.attach(sink)
+  }
+
+  /**
+   * Resume a stream after `lastEventId`: replay what followed on that stream, then keep delivering it if
+   * it is still open. Returns false when the id is unknown (never issued, evicted, or of another session).
+   */
+  async resume(lastEventId: string, sink: StreamSink): Promise<boolean> {
+    this.lastActivity = Date.now()
+    if (!this.store) return false
+    const replayed = await this.store.replayAfter(lastEventId, (eventId, data) => {
+      if (data !== '') sink.send(eventId, data, 'message')
+    })
+    if (!replayed) return false
+    const live =
+      replayed.streamId === this.#standalone.id ? this.#standalone : this.#requestStreams.get(replayed.streamId)
+    if (live) live.attach(sink, false)
+    else sink.end()
+    return true
+  }
+
+  streamFinished(stream: EventStream): void {
+    this.#requestStreams.delete(stream.id)
+  }
+
+  /** End the session: streams closed, child stopped, events dropped. Idempotent. */
+  close(): Promise<void> {
+    if (this.#closed) return this.backend.exited.then(() => {})
+    this.#closed = true
+    for (const stream of this.#requestStreams.values()) stream.close()
+    this.#requestStreams.clear()
+    this.#standalone.close()
+    this.store?.clear()
+    this.#options.onClosed(this)
+    return this.backend.stop().then(() => {})
+  }
+
+  #openRequestStream(sink: StreamSink): EventStream {
+    const stream = new EventStream(`r${++this.#streamSeq}`, this, true)
+    this.#requestStreams.set(stream.id, stream)
+    stream.attach(sink)
+    if (sink.streaming && this.store && this.supports('2025-11-25')) stream.prime()
+    return stream
+  }
+
+  #watchInitialize(stream: EventStream, request: JsonRpcRequest): void {
+    const asked = (request.params as { protocolVersion?: unknown } | undefined)?.protocolVersion
+    if (typeof asked === 'string') this.protocolVersion ??= asked
+    stream.onResponse = (message) => {
+      if (!('id' in message) || message.id !== request.id) return
+      stream.onResponse = undefined
+      const result = (message as { result?: { protocolVersion?: unknown } }).result
+      if (typeof result?.protocolVersion === 'string') {
+        this.protocolVersion = result.protocolVersion
+      } else {
+        // The child refused to initialize: the session is of no use; the client gets the error and then 404.
+        queueMicrotask(() => void this.close())
+      }
+    }
+  }
+
+  // An unrelated message goes to exactly one stream: the one request in flight that can carry it (it is
+  // almost surely the cause, e.g. a tool asking for sampling), else the standalone stream if connected,
+  // else the newest request stream that can carry it, else the standalone stream's backlog for the next GET.
+  #routeUnrelated(message: JsonRpcRequest | JsonRpcNotification, text: string): void {
+    if (this.#closed) return
+    if (this.transport === 'streamable') {
+      let newest: EventStream | undefined
+      let count = 0
+      for (const stream of this.#requestStreams.values()) {
+        if (stream.streaming && stream.outstanding.size > 0) {
+          newest = stream
+          count++
+        }
+      }
+      if (newest && (count === 1 || !this.#standalone.streaming)) return newest.emit(text)
+    }
+    this.#standalone.emit(text)
+    this.#logger.debug({ method: message.method }, 'server message routed to the standalone stream')
+  }
+}

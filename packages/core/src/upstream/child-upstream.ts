@@ -1,0 +1,77 @@
+import type { ChildCommand, ChildExit } from '../child/stdio-child.js'
+import { StdioChild } from '../child/stdio-child.js'
+import type { JsonRpcNotification, JsonRpcRequest } from '../jsonrpc/schemas.js'
+import type { Logger } from '../logger.js'
+import { Upstream } from './upstream.js'
+
+/** Limits and timeouts of one child and its Upstream. */
+export interface ChildUpstreamOptions {
+  command: ChildCommand
+  shared: boolean
+  maxLineLength: number
+  maxQueuedBytes: number
+  stopGraceMs: number
+  requestTimeoutMs: number
+  maxRequestTimeoutMs: number
+  logger: Logger
+}
+
+type Unrouted = (message: JsonRpcRequest | JsonRpcNotification, text: string) => void
+
+/** Describe how a child ended, for logs and for the error every pending request gets. */
+export function describeExit(exit: ChildExit): string {
+  if (exit.spawnError) return `The MCP server could not be started (${exit.spawnError})`
+  const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`
+  return `The MCP server exited (${how})`
+}
+
+/** A child process and the Upstream that speaks JSON-RPC to it, wired together. */
+export class ChildUpstream {
+  readonly child: StdioChild
+  readonly upstream: Upstream
+  /** Settles when the child has exited; every request in flight has been answered by then. */
+  readonly exited: Promise<ChildExit>
+  #onUnrouted: Unrouted | undefined
+  #logger: Logger
+
+  constructor(options: ChildUpstreamOptions) {
+    this.#logger = options.logger
+    let upstream!: Upstream
+    this.child = new StdioChild(options.command, {
+      maxLineLength: options.maxLineLength,
+      maxQueuedBytes: options.maxQueuedBytes,
+      stopGraceMs: options.stopGraceMs,
+      onValue: (value, text) => upstream.receive(value, text),
+      onNoise: (event) =>
+        this.#logger.warn({ reason: event.reason, length: event.length, preview: event.preview }, 'MCP server wrote a stdout line that is not JSON-RPC; dropped'),
+      onStderr: (line) => this.#logger.info({ stderr: line }, 'MCP server stderr'),
+      onExit: (exit) => upstream.close({ message: describeExit(exit) + ' before answering', data: { code: exit.code, signal: exit.signal } }),
+    })
+    upstream = new Upstream({
+      transport: this.child,
+      shared: options.shared,
+      requestTimeoutMs: options.requestTimeoutMs,
+      maxRequestTimeoutMs: options.maxRequestTimeoutMs,
+      onUnrouted: (message, text) => this.#route(message, text),
+      logger: options.logger,
+    })
+    this.upstream = upstream
+    this.exited = this.child.exited
+  }
+
+  /** Where messages that belong to no request go (server→client requests, notifications). */
+  setUnroutedHandler(handler: Unrouted, logger?: Logger): void {
+    this.#onUnrouted = handler
+    if (logger) this.#logger = logger
+  }
+
+  /** Stop the child with the stop ladder. */
+  stop(): Promise<ChildExit> {
+    return this.child.stop()
+  }
+
+  #route(message: JsonRpcRequest | JsonRpcNotification, text: string): void {
+    if (this.#onUnrouted) this.#onUnrouted(message, text)
+    else this.#logger.debug({ method: message.method }, 'MCP server message before any client attached; dropped')
+  }
+}

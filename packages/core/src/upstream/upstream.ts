@@ -1,0 +1,279 @@
+import { classify, type ClassifiedMessage } from '../jsonrpc/classify.js'
+import { ErrorCode, errorResponse } from '../jsonrpc/errors.js'
+import type { JsonRpcId, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../jsonrpc/schemas.js'
+import type { Logger } from '../logger.js'
+
+/** Whoever sent a request through the Upstream: a session's request stream, or one stateless HTTP request. */
+export interface UpstreamCaller {
+  /** A response to one of this caller's requests (its own id restored), or progress for one of its tokens. */
+  deliver(message: JsonRpcMessage, text: string): void
+  /** A request of this caller will get no answer (the client cancelled it). */
+  abandon(id: JsonRpcId): void
+}
+
+/** Where the Upstream writes: a child's stdin. */
+export interface UpstreamTransport {
+  send(text: string): boolean
+}
+
+export interface UpstreamOptions {
+  transport: UpstreamTransport
+  /** Rewrite every request id and progress token (required when several clients share one child). */
+  shared: boolean
+  /** A request with no answer and no progress for this long fails, and the child is told to cancel it. */
+  requestTimeoutMs: number
+  /** Progress resets the timeout, but never past this total. */
+  maxRequestTimeoutMs: number
+  /** Messages from the child that belong to no request: server→client requests and notifications. */
+  onUnrouted: (message: JsonRpcRequest | JsonRpcNotification, text: string) => void
+  logger: Logger
+}
+
+interface Pending {
+  caller: UpstreamCaller
+  originalId: JsonRpcId
+  upstreamId: JsonRpcId
+  method: string
+  token: string | number | undefined
+  upstreamToken: string | number | undefined
+  started: number
+  deadline: number
+  hardDeadline: number
+}
+
+/** Why the Upstream stopped; every request in flight is answered with this. */
+export interface UpstreamClosed {
+  message: string
+  data?: unknown
+}
+
+const ID_PREFIX = 'mcp-proxy:'
+
+function progressTokenOf(message: JsonRpcRequest): string | number | undefined {
+  const params = message.params as { _meta?: { progressToken?: unknown } } | undefined
+  const token = params?._meta?.progressToken
+  return typeof token === 'string' || typeof token === 'number' ? token : undefined
+}
+
+function withIds(message: JsonRpcRequest, id: JsonRpcId, token: string | number | undefined): JsonRpcRequest {
+  if (token === undefined) return { ...message, id }
+  const params = message.params as Record<string, unknown> & { _meta: Record<string, unknown> }
+  return { ...message, id, params: { ...params, _meta: { ...params._meta, progressToken: token } } }
+}
+
+/**
+ * A JSON-RPC peer over one child process that many callers can share. Request ids and progress tokens
+ * are rewritten where they could collide; answers, progress and timeouts go back to the caller that owns
+ * them with its own ids. Messages that pass through unchanged are forwarded as the exact text received.
+ */
+export class Upstream {
+  #options: UpstreamOptions
+  #pending = new Map<JsonRpcId, Pending>()
+  #tokens = new Map<string | number, Pending>()
+  #seq = 0
+  #sweeper: NodeJS.Timeout | undefined
+  #closed: UpstreamClosed | undefined
+
+  constructor(options: UpstreamOptions) {
+    this.#options = options
+  }
+
+  /** Requests sent and not yet answered. */
+  get pendingCount(): number {
+    return this.#pending.size
+  }
+
+  get closed(): boolean {
+    return this.#closed !== undefined
+  }
+
+  /** Send a request for `caller`; its answer comes back through `caller.deliver`, always exactly once or `abandon`. */
+  request(caller: UpstreamCaller, message: JsonRpcRequest, text?: string, timeoutMs?: number): void {
+    if (this.#closed) {
+      caller.deliver(...this.#error(message.id, ErrorCode.ConnectionClosed, this.#closed.message, this.#closed.data))
+      return
+    }
+    const shared = this.#options.shared
+    const token = progressTokenOf(message)
+    const upstreamId = shared || this.#pending.has(message.id) ? `${ID_PREFIX}${++this.#seq}` : message.id
+    const upstreamToken =
+      token !== undefined && (shared || this.#tokens.has(token)) ? `${ID_PREFIX}t${++this.#seq}` : token
+    const rewritten = upstreamId !== message.id || upstreamToken !== token
+    const out = rewritten ? JSON.stringify(withIds(message, upstreamId, upstreamToken)) : (text ?? JSON.stringify(message))
+
+    const now = Date.now()
+    const timeout = timeoutMs ?? this.#options.requestTimeoutMs
+    const entry: Pending = {
+      caller,
+      originalId: message.id,
+      upstreamId,
+      method: message.method,
+      token,
+      upstreamToken,
+      started: now,
+      deadline: now + timeout,
+      hardDeadline: now + Math.max(timeout, this.#options.maxRequestTimeoutMs),
+    }
+    this.#pending.set(upstreamId, entry)
+    if (upstreamToken !== undefined) this.#tokens.set(upstreamToken, entry)
+    if (!this.#options.transport.send(out)) {
+      this.#forget(entry)
+      caller.deliver(...this.#error(message.id, ErrorCode.InternalError, 'The MCP server is not accepting input (it exited or stopped reading stdin)'))
+      return
+    }
+    this.#armSweeper()
+  }
+
+  /** Forward a notification from a client. A `notifications/cancelled` is mapped to the request it names. */
+  notify(message: JsonRpcNotification, text?: string): void {
+    if (this.#closed) return
+    if (message.method === 'notifications/cancelled') {
+      this.#cancelFromClient(message)
+      return
+    }
+    this.#options.transport.send(text ?? JSON.stringify(message))
+  }
+
+  /** Forward a client's answer to a request the child sent (sampling, elicitation, roots, ping). */
+  respond(message: JsonRpcResponse, text?: string): void {
+    if (this.#closed) return
+    this.#options.transport.send(text ?? JSON.stringify(message))
+  }
+
+  /** Take one parsed value from the child's stdout. */
+  receive(value: unknown, text: string): void {
+    const classified = classify(value)
+    if (classified.kind === 'batch') {
+      for (const item of classified.messages) this.#receiveMessage(item, undefined)
+    } else {
+      this.#receiveMessage(classified, text)
+    }
+  }
+
+  /** The child is gone: answer every request in flight with an error saying so, and refuse new ones. */
+  close(reason: UpstreamClosed): void {
+    if (this.#closed) return
+    this.#closed = reason
+    this.#stopSweeper()
+    const pending = [...this.#pending.values()]
+    this.#pending.clear()
+    this.#tokens.clear()
+    for (const entry of pending) {
+      entry.caller.deliver(...this.#error(entry.originalId, ErrorCode.InternalError, reason.message, reason.data))
+    }
+  }
+
+  #receiveMessage(item: ClassifiedMessage, text: string | undefined): void {
+    switch (item.kind) {
+      case 'response':
+        return this.#receiveResponse(item.message, text)
+      case 'notification':
+        if (item.message.method === 'notifications/progress' && this.#receiveProgress(item.message, text)) return
+        return this.#options.onUnrouted(item.message, text ?? JSON.stringify(item.message))
+      case 'request':
+        return this.#options.onUnrouted(item.message, text ?? JSON.stringify(item.message))
+      case 'invalid':
+        this.#options.logger.warn({ reason: item.reason }, 'MCP server wrote JSON that is not JSON-RPC; dropped')
+    }
+  }
+
+  #receiveResponse(message: JsonRpcResponse, text: string | undefined): void {
+    const entry = message.id === null ? undefined : this.#pending.get(message.id)
+    if (!entry) {
+      this.#options.logger.debug({ id: message.id }, 'MCP server answered a request that is not pending; dropped')
+      return
+    }
+    this.#forget(entry)
+    if (entry.originalId === entry.upstreamId && text !== undefined) {
+      entry.caller.deliver(message, text)
+    } else {
+      const restored = { ...message, id: entry.originalId } as JsonRpcResponse
+      entry.caller.deliver(restored, JSON.stringify(restored))
+    }
+  }
+
+  #receiveProgress(message: JsonRpcNotification, text: string | undefined): boolean {
+    const params = message.params as { progressToken?: string | number } | undefined
+    const entry = params?.progressToken === undefined ? undefined : this.#tokens.get(params.progressToken)
+    if (!entry) return false
+    entry.deadline = Math.min(Date.now() + this.#options.requestTimeoutMs, entry.hardDeadline)
+    if (entry.token === entry.upstreamToken && text !== undefined) {
+      entry.caller.deliver(message, text)
+    } else {
+      const restored = { ...message, params: { ...params, progressToken: entry.token } }
+      entry.caller.deliver(restored, JSON.stringify(restored))
+    }
+    return true
+  }
+
+  #cancelFromClient(message: JsonRpcNotification): void {
+    const params = (message.params ?? {}) as { requestId?: JsonRpcId; reason?: string }
+    const entry = this.#findByOriginalId(params.requestId)
+    if (!entry) {
+      // Not ours (already answered, or a cancellation of a server→client request): forward unchanged.
+      this.#options.transport.send(JSON.stringify(message))
+      return
+    }
+    this.#forget(entry)
+    const forwarded = { ...message, params: { ...params, requestId: entry.upstreamId } }
+    this.#options.transport.send(JSON.stringify(forwarded))
+    entry.caller.abandon(entry.originalId)
+  }
+
+  #findByOriginalId(id: JsonRpcId | undefined): Pending | undefined {
+    if (id === undefined) return undefined
+    const direct = this.#pending.get(id)
+    if (direct && direct.originalId === id) return direct
+    let found: Pending | undefined
+    for (const entry of this.#pending.values()) {
+      if (entry.originalId !== id) continue
+      if (found) return undefined // ambiguous between callers: cancel nothing rather than the wrong one
+      found = entry
+    }
+    return found
+  }
+
+  #forget(entry: Pending): void {
+    this.#pending.delete(entry.upstreamId)
+    if (entry.upstreamToken !== undefined) this.#tokens.delete(entry.upstreamToken)
+  }
+
+  #error(id: JsonRpcId, code: number, message: string, data?: unknown): [JsonRpcResponse, string] {
+    const response = errorResponse(id, code, message, data)
+    return [response, JSON.stringify(response)]
+  }
+
+  #armSweeper(): void {
+    if (this.#sweeper) return
+    const tick = Math.min(1000, Math.max(10, Math.floor(this.#options.requestTimeoutMs / 4)))
+    this.#sweeper = setInterval(() => this.#sweep(), tick)
+    this.#sweeper.unref()
+  }
+
+  #stopSweeper(): void {
+    if (this.#sweeper) clearInterval(this.#sweeper)
+    this.#sweeper = undefined
+  }
+
+  #sweep(): void {
+    if (this.#pending.size === 0) return this.#stopSweeper()
+    const now = Date.now()
+    for (const entry of [...this.#pending.values()]) {
+      if (now < entry.deadline) continue
+      this.#forget(entry)
+      this.#options.logger.warn({ method: entry.method, id: entry.originalId }, 'request to the MCP server timed out')
+      this.#options.transport.send(
+        JSON.stringify({
+          jsonrpc: '2.0',
+          method: 'notifications/cancelled',
+          params: { requestId: entry.upstreamId, reason: 'The proxy timed out waiting for an answer' },
+        }),
+      )
+      entry.caller.deliver(
+        ...this.#error(entry.originalId, ErrorCode.RequestTimeout, `Request timed out: the MCP server did not answer ${entry.method} in time`, {
+          waitedMs: now - entry.started,
+        }),
+      )
+    }
+  }
+}
