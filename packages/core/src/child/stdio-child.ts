@@ -1,4 +1,5 @@
 import { execa } from 'execa'
+import { ProxyError } from '../errors.js'
 import { LineSplitter } from '../framing/line-splitter.js'
 import { JsonLineReader, type NoiseEvent } from '../framing/json-line-reader.js'
 
@@ -70,6 +71,8 @@ export class StdioChild {
   readonly pid: number | undefined
   /** Settles once the process has exited (or failed to start). */
   readonly exited: Promise<ChildExit>
+  /** Resolves once the process is running; rejects (MCP_PROXY_SPAWN_FAILED) if it could not be started. */
+  readonly started: Promise<void>
   #process: ReturnType<typeof spawnProcess>
   #exit: ChildExit | undefined
   #stopping: Promise<ChildExit> | undefined
@@ -108,6 +111,13 @@ export class StdioChild {
         finish(code, signal)
       })
     })
+    this.started = new Promise<void>((resolve, reject) => {
+      this.#process.once('spawn', () => resolve())
+      void this.exited.then((exit) => {
+        if (exit.spawnError) reject(new ProxyError('MCP_PROXY_SPAWN_FAILED', `Could not start ${command.command}: ${exit.spawnError}`))
+      })
+    })
+    this.started.catch(() => {}) // observed by whoever awaits it; never an unhandled rejection
     this.#process.once('error', (error: NodeJS.ErrnoException) => {
       if (this.pid === undefined || error.code === 'ENOENT' || error.code === 'EACCES') {
         finish(null, null, `${error.code ?? 'spawn error'}: ${error.message}`)

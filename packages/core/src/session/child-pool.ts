@@ -30,6 +30,11 @@ export class ChildPool {
     while (!this.#closed && this.#idle.length < this.#size) this.#idle.push(this.#spawn(true))
   }
 
+  /** Resolves once the first pooled child is running; rejects (MCP_PROXY_SPAWN_FAILED) if it could not start. */
+  async started(): Promise<void> {
+    await this.#idle[0]?.child.started
+  }
+
   /** A started child for a new session: a pooled one if there is one, else a fresh one. */
   take(logger: Logger): ChildUpstream {
     const child = this.#idle.shift() ?? this.#spawn(false)

@@ -51,7 +51,8 @@ export class SessionRegistry {
       id,
       transport,
       backend: this.#options.pool.take(sessionLogger),
-      store: this.#options.createEventStore?.(),
+      // The legacy transport has no event ids (and no resumption): it keeps no events.
+      store: transport === 'streamable' ? this.#options.createEventStore?.() : undefined,
       retryMs: this.#options.retryMs,
       logger: sessionLogger,
       onClosed: (closed) => {

@@ -62,7 +62,7 @@ export class Session implements EventStreamOwner {
     void options.backend.exited.then((exit) => {
       if (this.#closed) return
       this.#logger.warn({ code: exit.code, signal: exit.signal, lastStderr: exit.lastStderr }, `${describeExit(exit)}; session ends`)
-      this.close()
+      void this.close()
     })
   }
 
@@ -87,10 +87,13 @@ export class Session implements EventStreamOwner {
     return this.protocolVersion !== undefined && this.protocolVersion >= version
   }
 
-  /** Send requests that arrived in one POST; their answers (and related messages) go to `sink`. */
-  sendRequests(requests: InboundMessage<JsonRpcRequest>[], sink: StreamSink): EventStream {
+  /**
+   * Send requests that arrived in one POST; their answers (and related messages) go to `sink`. On the
+   * legacy transport every answer goes to the one SSE stream, and `sink` is not used.
+   */
+  sendRequests(requests: InboundMessage<JsonRpcRequest>[], sink?: StreamSink): EventStream {
     this.lastActivity = Date.now()
-    const stream = this.transport === 'legacy-sse' ? this.#standalone : this.#openRequestStream(sink)
+    const stream = this.transport === 'legacy-sse' || !sink ? this.#standalone : this.#openRequestStream(sink)
     for (const { message, text } of requests) {
       if (message.method === 'initialize') this.#watchInitialize(stream, message)
       stream.expect(message.id)

@@ -36,7 +36,15 @@ export class ChildUpstream {
 
   constructor(options: ChildUpstreamOptions) {
     this.#logger = options.logger
-    let upstream!: Upstream
+    const upstream = new Upstream({
+      transport: { send: (text) => this.child.send(text) },
+      shared: options.shared,
+      requestTimeoutMs: options.requestTimeoutMs,
+      maxRequestTimeoutMs: options.maxRequestTimeoutMs,
+      onUnrouted: (message, text) => this.#route(message, text),
+      logger: options.logger,
+    })
+    this.upstream = upstream
     this.child = new StdioChild(options.command, {
       maxLineLength: options.maxLineLength,
       maxQueuedBytes: options.maxQueuedBytes,
@@ -47,15 +55,6 @@ export class ChildUpstream {
       onStderr: (line) => this.#logger.info({ stderr: line }, 'MCP server stderr'),
       onExit: (exit) => upstream.close({ message: describeExit(exit) + ' before answering', data: { code: exit.code, signal: exit.signal } }),
     })
-    upstream = new Upstream({
-      transport: this.child,
-      shared: options.shared,
-      requestTimeoutMs: options.requestTimeoutMs,
-      maxRequestTimeoutMs: options.maxRequestTimeoutMs,
-      onUnrouted: (message, text) => this.#route(message, text),
-      logger: options.logger,
-    })
-    this.upstream = upstream
     this.exited = this.child.exited
   }
 

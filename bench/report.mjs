@@ -1,0 +1,171 @@
+// Turns the collected results into ratios, a markdown report and files in
+// bench/results/ (a timestamped .json/.md pair plus latest.json/latest.md).
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { evaluateTargets } from './targets.mjs'
+
+const MiB = 1024 * 1024
+/** Systems every load cell is compared with (same cell, same client). */
+const REFERENCES = { vsMcpProxy: 'mcp-proxy', ofDirect: 'direct', ofChildless: 'childless' }
+
+/** Add `ratios` (req/s of this system / req/s of the reference) to every load cell. */
+export function addRatios(results) {
+  for (const cell of results.cells) {
+    if (cell.family === 'sessions' || cell.failed) continue
+    cell.ratios = {}
+    for (const [key, refId] of Object.entries(REFERENCES)) {
+      const ref = results.cells.find((c) => c.system === refId && c.cell === cell.cell && !c.failed)
+      cell.ratios[key] = ref?.reqPerSec ? cell.reqPerSec / ref.reqPerSec : null
+    }
+  }
+}
+
+const num = (value, digits) => (value === null || value === undefined || Number.isNaN(value) ? '—' : value.toFixed(digits))
+/** Three significant-ish digits: 12345 -> "12345", 12.345 -> "12.3", 0.1234 -> "0.123". */
+const auto = (value) => (value === null || value === undefined || Number.isNaN(value) ? '—' : num(value, value >= 100 ? 0 : value >= 10 ? 1 : value >= 1 ? 2 : 3))
+const mib = (bytes) => (bytes ? num(bytes / MiB, 1) : '—')
+const ratio = (value) => (value === null || value === undefined ? '—' : `${value.toFixed(2)}×`)
+const row = (cells) => `| ${cells.join(' | ')} |`
+const table = (header, rows) => [row(header), row(header.map(() => '---')), ...rows.map(row)].join('\n')
+
+function systemsTable(results) {
+  return table(
+    ['system', 'what', 'status', 'startup ms', 'idle RSS proxy MiB', 'idle RSS tree MiB'],
+    results.systems.map((s) => [
+      s.id,
+      s.label,
+      s.status === 'ok' ? 'ok' : `${s.status}: ${s.note}`.replace(/\s+/g, ' ').slice(0, 160),
+      auto(s.startupMs),
+      s.id === 'direct' ? '—' : mib(s.idleRss?.proxy),
+      mib(s.idleRss?.tree),
+    ]),
+  )
+}
+
+function loadTable(results) {
+  const rows = results.cells
+    .filter((c) => c.family !== 'sessions')
+    .map((c) => {
+      if (c.failed) return [c.cell, c.system, '—', 'failed', ...Array(8).fill(''), c.errors, c.wrong, '', '', '']
+      const direct = c.system === 'direct' // no proxy process: the tree is the echo servers themselves
+      return [
+        c.cell,
+        c.system,
+        `${c.sessions}×${c.workers / c.sessions}`,
+        auto(c.reqPerSec),
+        c.mibPerSec === null ? '' : auto(c.mibPerSec),
+        num(c.p50Ms, 3),
+        num(c.p99Ms, 3),
+        auto(c.cpuUsPerReq.tree),
+        direct ? '—' : auto(c.cpuUsPerReq.proxy),
+        direct ? '—' : mib(c.peakRss.proxy),
+        mib(c.peakRss.tree),
+        num(c.clientCpuPct, 0),
+        c.errors,
+        c.wrong,
+        ratio(c.ratios?.vsMcpProxy),
+        ratio(c.ratios?.ofDirect),
+        ratio(c.ratios?.ofChildless),
+      ]
+    })
+  return table(
+    ['cell', 'system', 'sess×flight', 'req/s', 'MiB/s', 'p50 ms', 'p99 ms', 'CPU µs/req tree', 'CPU µs/req proxy', 'peak RSS proxy MiB', 'peak RSS tree MiB', 'client CPU %', 'errors', 'wrong', '× mcp-proxy', 'of direct', 'of childless'],
+    rows,
+  )
+}
+
+function sessionsTable(results) {
+  return table(
+    ['cell', 'system', 'opened', 'init p50 ms', 'init p99 ms', 'first result p50 ms', 'first result p99 ms', 'total s', 'CPU ms/session tree', 'RSS KiB/session tree', 'errors', 'wrong'],
+    results.cells
+      .filter((c) => c.family === 'sessions')
+      .map((c) =>
+        c.failed
+          ? [c.cell, c.system, 'failed', '', '', '', '', '', '', '', c.errors, c.wrong]
+          : [
+              c.cell,
+              c.system,
+              c.sessions,
+              num(c.initP50Ms, 2),
+              num(c.initP99Ms, 2),
+              num(c.firstP50Ms, 2),
+              num(c.firstP99Ms, 2),
+              num(c.seconds, 2),
+              auto(c.cpuMsPerSession),
+              auto(c.rssPerSessionKiB),
+              c.errors,
+              c.wrong,
+            ],
+      ),
+  )
+}
+
+function targetsTable(targets) {
+  const show = (value, unit) => (unit === 'bytes' ? `${mib(value)} MiB` : auto(value))
+  return table(
+    ['target', 'system', 'value', 'needed', 'result'],
+    targets.map((t) => [
+      t.target,
+      t.system,
+      t.value === undefined ? '—' : show(t.value, t.unit),
+      t.needed === undefined ? '—' : show(t.needed, t.unit),
+      t.met === null ? `n/a (${t.why})` : t.met ? 'met' : '**NOT met**',
+    ]),
+  )
+}
+
+function problems(results) {
+  const lines = []
+  for (const s of results.systems) if (s.status !== 'ok') lines.push(`- ${s.id}: ${s.status} — ${s.note.split('\n')[0]}`)
+  for (const c of results.cells) {
+    if (c.errors || c.wrong) lines.push(`- ${c.system} / ${c.cell}: ${c.errors} errors, ${c.wrong} wrong answers${c.firstError ? ` — first: ${c.firstError.split('\n')[0].slice(0, 200)}` : ''}`)
+  }
+  return lines.length ? lines.join('\n') : '- none'
+}
+
+export function renderMarkdown(results) {
+  const m = results.meta
+  return [
+    `# MCP proxy benchmark — ${m.date}`,
+    '',
+    `Node ${m.node}, ${m.cpuModel} × ${m.cores}, Linux ${m.kernel}. Warm-up ${m.warmupMs} ms + window ${m.windowMs} ms per load cell; ` +
+      `${m.sessionsCount} sessions per sessions cell; payload ${m.payloadBytes} bytes. Run took ${m.durationS.toFixed(0)} s. ` +
+      'Columns: see bench/README.md.',
+    '',
+    '## Systems',
+    '',
+    systemsTable(results),
+    '',
+    '## Closed-loop load',
+    '',
+    loadTable(results),
+    '',
+    '## Opening sessions',
+    '',
+    sessionsTable(results),
+    '',
+    '## Targets',
+    '',
+    targetsTable(results.targets),
+    '',
+    '## Errors, wrong answers, skipped systems',
+    '',
+    problems(results),
+    '',
+  ].join('\n')
+}
+
+/** Finish the results (ratios, targets), write the files; returns the markdown. */
+export function writeReport(results, dir) {
+  addRatios(results)
+  results.targets = evaluateTargets(results)
+  const markdown = renderMarkdown(results)
+  mkdirSync(dir, { recursive: true })
+  const stamp = results.meta.date.replace(/[:.]/g, '-')
+  const json = JSON.stringify(results, null, 2) + '\n'
+  for (const name of [stamp, 'latest']) {
+    writeFileSync(join(dir, `${name}.json`), json)
+    writeFileSync(join(dir, `${name}.md`), markdown)
+  }
+  return markdown
+}

@@ -1,0 +1,198 @@
+// The workloads ("cells"), each run against one system with one client:
+//   *-echo-*    tools/call echo in a closed loop (warm-up, then a fixed window)
+//   *-payload   tools/call payload {bytes: 1 MiB} in a closed loop, 1 session
+//   *-sessions  open N sessions one after another: initialize, then a first echo
+// Every echo sends a unique text and the answer is compared with it; every
+// payload answer must be exactly 1 MiB of 'x'.
+import { setTimeout as sleep } from 'node:timers/promises'
+import { closedLoop, percentile } from './closed-loop.mjs'
+import { lightConnector } from './light-client.mjs'
+import { cpuSeconds, rss, startRssSampler } from './proc-stats.mjs'
+import { sdkConnector } from './sdk-client.mjs'
+
+export const PAYLOAD_BYTES = 1024 * 1024
+const PAYLOAD_TEXT = 'x'.repeat(PAYLOAD_BYTES)
+/** Opening or closing a group of sessions gives up after this long. */
+const SETUP_TIMEOUT_MS = 30_000
+/** The sessions workload stops opening new sessions after this long. */
+const SESSIONS_DEADLINE_MS = 60_000
+
+/** In run order. `sessions` x `inFlight` workers drive the closed loop. */
+export const CELLS = [
+  { id: 'sdk-echo-k1', family: 'echo', client: 'sdk', sessions: 1, inFlight: 1 },
+  { id: 'sdk-echo-k8', family: 'echo', client: 'sdk', sessions: 8, inFlight: 1 },
+  { id: 'sdk-echo-k32', family: 'echo', client: 'sdk', sessions: 32, inFlight: 1 },
+  { id: 'sdk-payload', family: 'payload', client: 'sdk', sessions: 1, inFlight: 1 },
+  { id: 'light-echo-f1', family: 'echo', client: 'light', sessions: 1, inFlight: 1 },
+  { id: 'light-echo-f8', family: 'echo', client: 'light', sessions: 1, inFlight: 8 },
+  { id: 'light-echo-k8', family: 'echo', client: 'light', sessions: 8, inFlight: 1 },
+  { id: 'light-echo-k32', family: 'echo', client: 'light', sessions: 32, inFlight: 1 },
+  { id: 'light-payload', family: 'payload', client: 'light', sessions: 1, inFlight: 1 },
+  { id: 'sdk-sessions', family: 'sessions', client: 'sdk' },
+  { id: 'light-sessions', family: 'sessions', client: 'light' },
+]
+
+/** A cell is selected when a filter token equals its id, its family (echo, payload, sessions) or its client (sdk, light). */
+export function selectCells(tokens) {
+  if (!tokens) return CELLS
+  return CELLS.filter((cell) => tokens.some((t) => t === cell.id || t === cell.family || t === cell.client))
+}
+
+const connectorFor = (client, target) => (client === 'sdk' ? sdkConnector(target) : lightConnector(target))
+
+/** Reject if `promise` takes longer than `ms`. */
+function bounded(promise, ms, what) {
+  let timer
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+async function closeAll(sessions) {
+  await bounded(Promise.allSettled(sessions.map((s) => s.close())), SETUP_TIMEOUT_MS, 'closing sessions').catch(() => {})
+}
+
+const textOf = (result) => result?.content?.[0]?.text
+
+/** One worker's request: resolves true for a correct answer, false for a wrong one. */
+function makeOp(cell, session, worker) {
+  if (cell.family === 'payload') {
+    return () => session.call('payload', { bytes: PAYLOAD_BYTES }).then((r) => textOf(r) === PAYLOAD_TEXT)
+  }
+  let seq = 0
+  const prefix = `${cell.id}/${worker}/`
+  return () => {
+    const text = prefix + seq++
+    return session.call('echo', { text }).then((r) => textOf(r) === text)
+  }
+}
+
+/** RSS of the warm, idle system: one session opened, one echo answered, then 300 ms of quiet. */
+export async function measureIdle(handle) {
+  const session = await sdkConnector(handle.target).open()
+  try {
+    const answer = textOf(await session.call('echo', { text: 'warm-up' }))
+    if (answer !== 'warm-up') throw new Error(`warm-up echo answered ${JSON.stringify(answer)}`)
+    await sleep(300)
+    return rss(handle.pids())
+  } finally {
+    await closeAll([session])
+  }
+}
+
+/** A closed-loop cell (echo or payload). */
+async function runLoad(handle, cell, { warmupMs, windowMs }) {
+  const connector = connectorFor(cell.client, handle.target)
+  const opened = await bounded(
+    Promise.allSettled(Array.from({ length: cell.sessions }, () => connector.open())),
+    SETUP_TIMEOUT_MS,
+    'opening sessions',
+  )
+  const sessions = opened.filter((r) => r.status === 'fulfilled').map((r) => r.value)
+  const setupFailure = opened.find((r) => r.status === 'rejected')
+  try {
+    if (sessions.length === 0) throw setupFailure.reason
+    const ops = sessions.flatMap((s, i) => Array.from({ length: cell.inFlight }, (_, j) => makeOp(cell, s, `${i}.${j}`)))
+    let cpuStart, clientStart, sampler, cpuEnd, clientCpu, peak
+    const loop = await closedLoop({
+      ops,
+      warmupMs,
+      windowMs,
+      onWindowStart: () => {
+        cpuStart = cpuSeconds(handle.pids())
+        clientStart = process.cpuUsage()
+        sampler = startRssSampler(handle.pids)
+      },
+      onWindowEnd: () => {
+        cpuEnd = cpuSeconds(handle.pids())
+        clientCpu = process.cpuUsage(clientStart)
+        peak = sampler.stop()
+      },
+    })
+    const perRequestUs = (seconds) => (loop.completed ? (seconds / loop.completed) * 1e6 : NaN)
+    return {
+      sessions: sessions.length,
+      workers: ops.length,
+      completed: loop.completed,
+      seconds: loop.seconds,
+      reqPerSec: loop.completed / loop.seconds,
+      mibPerSec: cell.family === 'payload' ? loop.completed / loop.seconds : null,
+      p50Ms: percentile(loop.latencies, 50),
+      p99Ms: percentile(loop.latencies, 99),
+      cpuUsPerReq: { proxy: perRequestUs(cpuEnd.proxy - cpuStart.proxy), tree: perRequestUs(cpuEnd.tree - cpuStart.tree) },
+      clientCpuPct: ((clientCpu.user + clientCpu.system) / 1e6 / loop.seconds) * 100,
+      peakRss: peak,
+      errors: loop.errors + (cell.sessions - sessions.length),
+      wrong: loop.wrong,
+      firstError: setupFailure ? String(setupFailure.reason?.message ?? setupFailure.reason) : loop.firstError,
+    }
+  } finally {
+    await closeAll(sessions)
+    connector.dispose()
+  }
+}
+
+/** Open `count` sessions one after another and keep them open; each gets one echo. */
+async function runSessions(handle, cell, { sessionsCount }) {
+  const connector = connectorFor(cell.client, handle.target)
+  const sessions = []
+  const initMs = []
+  const firstMs = []
+  let attempted = 0
+  let errors = 0
+  let wrong = 0
+  let firstError = null
+  const rssBefore = rss(handle.pids())
+  const cpuStart = cpuSeconds(handle.pids())
+  const sampler = startRssSampler(handle.pids)
+  const started = performance.now()
+  try {
+    for (let i = 0; i < sessionsCount && performance.now() - started < SESSIONS_DEADLINE_MS; i++) {
+      attempted++
+      const t0 = performance.now()
+      try {
+        const session = await connector.open()
+        sessions.push(session)
+        const text = `${cell.id}/${i}`
+        const answer = textOf(await session.call('echo', { text }))
+        initMs.push(session.initMs)
+        firstMs.push(performance.now() - t0)
+        if (answer !== text) wrong++
+      } catch (err) {
+        errors++
+        firstError ??= String(err?.message ?? err)
+      }
+    }
+    const seconds = (performance.now() - started) / 1000
+    const rssOpen = rss(handle.pids())
+    const cpuEnd = cpuSeconds(handle.pids())
+    const sorted = (values) => Float64Array.from(values).sort()
+    return {
+      sessions: sessions.length,
+      seconds,
+      initP50Ms: percentile(sorted(initMs), 50),
+      initP99Ms: percentile(sorted(initMs), 99),
+      firstP50Ms: percentile(sorted(firstMs), 50),
+      firstP99Ms: percentile(sorted(firstMs), 99),
+      cpuMsPerSession: sessions.length ? ((cpuEnd.tree - cpuStart.tree) / sessions.length) * 1000 : NaN,
+      rssPerSessionKiB: sessions.length ? (rssOpen.tree - rssBefore.tree) / sessions.length / 1024 : NaN,
+      peakRss: sampler.stop(),
+      errors: errors + (sessionsCount - attempted), // sessions never tried (deadline) count as failed
+      wrong,
+      firstError,
+    }
+  } finally {
+    await closeAll(sessions)
+    connector.dispose()
+  }
+}
+
+/** Run one cell; a failure becomes an error count, not a crash of the whole run. */
+export async function runCell(handle, cell, options) {
+  try {
+    return cell.family === 'sessions' ? await runSessions(handle, cell, options) : await runLoad(handle, cell, options)
+  } catch (err) {
+    return { errors: 1, wrong: 0, firstError: String(err?.message ?? err), failed: true }
+  }
+}

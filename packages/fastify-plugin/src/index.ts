@@ -1,0 +1,9 @@
+// @proxy/fastify-plugin: the HTTP edge of the MCP proxy. Adding an export here makes it public API.
+import mcpProxy from './plugin.js'
+
+export default mcpProxy
+export { mcpProxy }
+export { McpProxyOptions, resolveOptions, isLoopback, FST_MCP_PROXY_INVALID_OPTIONS, type ResolvedOptions } from './options.js'
+export { HttpError } from './errors.js'
+export { keyMatches } from './hooks/auth.js'
+export { originAllowed, hostAllowed } from './hooks/origin-guard.js'

@@ -1,0 +1,170 @@
+import { Type, type Static } from 'typebox'
+import { Value } from 'typebox/value'
+import { createError } from '@fastify/error'
+
+const Path = Type.String({ pattern: '^/' })
+const Millis = Type.Integer({ minimum: 0 })
+
+/**
+ * Every option of the plugin, with its default. One schema, resolved once by `resolveOptions`; nothing
+ * downstream checks or defaults an option again.
+ */
+export const McpProxyOptions = Type.Object({
+  /** What to spawn for each session (or once, in stateless mode). Never chosen by a request. */
+  command: Type.String({ minLength: 1 }),
+  /** Arguments of the command. @default [] */
+  args: Type.Optional(Type.Array(Type.String())),
+  /** Working directory of the child. @default the proxy's */
+  cwd: Type.Optional(Type.String()),
+  /** Extra environment entries for the child (they win over the inherited ones). @default {} */
+  env: Type.Optional(Type.Record(Type.String(), Type.String())),
+  /** Inherit the proxy's environment (minus `MCP_PROXY_*` and secret values). @default true */
+  inheritEnv: Type.Optional(Type.Boolean()),
+  /** Spawn through the system shell (for `npx.cmd` on Windows). @default false */
+  shell: Type.Optional(Type.Boolean()),
+
+  /** Streamable HTTP endpoint; `false` disables it. @default '/mcp' */
+  streamEndpoint: Type.Optional(Type.Union([Path, Type.Literal(false)])),
+  /** Legacy HTTP+SSE stream endpoint; `false` disables it. @default '/sse' */
+  sseEndpoint: Type.Optional(Type.Union([Path, Type.Literal(false)])),
+  /** Legacy HTTP+SSE message endpoint. @default '/messages' */
+  messagesEndpoint: Type.Optional(Path),
+  /** No sessions: every request goes to one shared child, initialized once. @default false */
+  stateless: Type.Optional(Type.Boolean()),
+  /** Answer request POSTs with `application/json` instead of an SSE stream. @default false */
+  jsonResponse: Type.Optional(Type.Boolean()),
+
+  /** API key required on every request but `/ping` and CORS preflights (`X-API-Key` or `Authorization: Bearer`). */
+  apiKey: Type.Optional(Type.String({ minLength: 1 })),
+  /** The address the server is bound to; decides the Origin/Host defaults. @default '127.0.0.1' */
+  host: Type.Optional(Type.String()),
+  /** Origins allowed (`Origin` header): `scheme://host` (any port) or `scheme://host:port`; `*` allows any. @default loopback origins when bound to loopback, else none */
+  allowedOrigins: Type.Optional(Type.Array(Type.String())),
+  /** Hosts allowed (`Host` header): `name` (any port) or `name:port`; `*` allows any. @default loopback names when bound to loopback, else any */
+  allowedHosts: Type.Optional(Type.Array(Type.String())),
+
+  /** Largest request body in bytes; larger gets 413 before it is read. @default 4 MiB */
+  maxBodySize: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** Most sessions at once; one more gets 503. @default 1000 */
+  maxSessions: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** Close a session idle this long with no open stream; 0 = never. @default 30 min */
+  sessionIdleTimeout: Type.Optional(Millis),
+  /** Events kept per session for `Last-Event-ID` replay; 0 disables resumability. @default 1000 */
+  eventStoreMaxEvents: Type.Optional(Type.Integer({ minimum: 0 })),
+  /** Bytes of events kept per session. @default 8 MiB */
+  eventStoreMaxBytes: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** Bytes that may queue for a slow SSE client before that connection is closed (its events stay replayable). @default 8 MiB */
+  maxQueuedBytes: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** Longest line the child may write, in characters; longer lines are dropped. @default 32 MiB */
+  maxLineLength: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** A request with no answer and no progress this long fails and is cancelled. @default 5 min */
+  requestTimeout: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** Progress resets requestTimeout, but never past this total. @default 1 h */
+  maxRequestTimeout: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** How long the shared child (stateless mode) may take to answer initialize. @default 60 s */
+  initializeTimeout: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** Grace period of each step of the stop ladder (stdin end → SIGTERM → SIGKILL). @default 2 s */
+  stopGrace: Type.Optional(Millis),
+  /** Children spawned ahead of time for new sessions. @default 1 */
+  warmChildren: Type.Optional(Type.Integer({ minimum: 0, maximum: 64 })),
+  /** Interval of SSE keep-alive comments on open streams; 0 = none. @default 15 s */
+  keepAliveInterval: Type.Optional(Millis),
+  /** The SSE `retry` hint sent to clients that resume streams. @default 1000 */
+  retryInterval: Type.Optional(Millis),
+  /** Prefix of every session id (an instance tag for load balancers). @default '' */
+  sessionIdPrefix: Type.Optional(Type.String({ pattern: '^[\\x21-\\x7E]*$', maxLength: 64 })),
+  /** Name the proxy gives itself in its own initialize (stateless mode). */
+  clientInfo: Type.Optional(Type.Object({ name: Type.String(), version: Type.String() })),
+})
+export type McpProxyOptions = Static<typeof McpProxyOptions>
+
+export const FST_MCP_PROXY_INVALID_OPTIONS = createError<[string]>(
+  'FST_MCP_PROXY_INVALID_OPTIONS',
+  'Invalid @proxy/fastify-plugin options: %s',
+)
+
+const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]', '::1']
+
+/** Is this bind address a loopback interface? */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || host.startsWith('127.')
+}
+
+/** Options with every default filled in. */
+export interface ResolvedOptions {
+  command: { command: string; args: string[]; cwd?: string; shell: boolean }
+  env: Record<string, string>
+  inheritEnv: boolean
+  streamEndpoint: string | false
+  sseEndpoint: string | false
+  messagesEndpoint: string
+  stateless: boolean
+  jsonResponse: boolean
+  apiKey: string | undefined
+  /** undefined = any origin. */
+  allowedOrigins: Set<string> | undefined
+  /** undefined = any host. */
+  allowedHosts: Set<string> | undefined
+  maxBodySize: number
+  maxSessions: number
+  sessionIdleTimeout: number
+  eventStoreMaxEvents: number
+  eventStoreMaxBytes: number
+  maxQueuedBytes: number
+  maxLineLength: number
+  requestTimeout: number
+  maxRequestTimeout: number
+  initializeTimeout: number
+  stopGrace: number
+  warmChildren: number
+  keepAliveInterval: number
+  retryInterval: number
+  sessionIdPrefix: string
+  clientInfo: { name: string; version: string }
+}
+
+function lowerSet(values: string[]): Set<string> | undefined {
+  return values.includes('*') ? undefined : new Set(values.map((v) => v.toLowerCase()))
+}
+
+/** Validate raw options against the schema and fill in every default, once. */
+export function resolveOptions(raw: unknown): ResolvedOptions {
+  if (!Value.Check(McpProxyOptions, raw)) {
+    const first = [...Value.Errors(McpProxyOptions, raw)][0]
+    throw new FST_MCP_PROXY_INVALID_OPTIONS(first ? `${first.instancePath || '(root)'} ${first.message}` : 'not an object')
+  }
+  const o = raw
+  const host = o.host ?? '127.0.0.1'
+  const loopback = isLoopback(host)
+  const defaultHosts = loopback ? LOOPBACK_HOSTS : ['*']
+  const defaultOrigins = loopback ? ['http://localhost', 'http://127.0.0.1', 'http://[::1]', 'https://localhost', 'https://127.0.0.1', 'https://[::1]'] : []
+  return {
+    command: { command: o.command, args: o.args ?? [], ...(o.cwd === undefined ? {} : { cwd: o.cwd }), shell: o.shell ?? false },
+    env: o.env ?? {},
+    inheritEnv: o.inheritEnv ?? true,
+    streamEndpoint: o.streamEndpoint ?? '/mcp',
+    sseEndpoint: o.sseEndpoint ?? '/sse',
+    messagesEndpoint: o.messagesEndpoint ?? '/messages',
+    stateless: o.stateless ?? false,
+    jsonResponse: o.jsonResponse ?? false,
+    apiKey: o.apiKey,
+    allowedOrigins: lowerSet(o.allowedOrigins ?? defaultOrigins),
+    allowedHosts: lowerSet(o.allowedHosts ?? defaultHosts),
+    maxBodySize: o.maxBodySize ?? 4 * 1024 * 1024,
+    maxSessions: o.maxSessions ?? 1000,
+    sessionIdleTimeout: o.sessionIdleTimeout ?? 30 * 60_000,
+    eventStoreMaxEvents: o.eventStoreMaxEvents ?? 1000,
+    eventStoreMaxBytes: o.eventStoreMaxBytes ?? 8 * 1024 * 1024,
+    maxQueuedBytes: o.maxQueuedBytes ?? 8 * 1024 * 1024,
+    maxLineLength: o.maxLineLength ?? 32 * 1024 * 1024,
+    requestTimeout: o.requestTimeout ?? 5 * 60_000,
+    maxRequestTimeout: o.maxRequestTimeout ?? 60 * 60_000,
+    initializeTimeout: o.initializeTimeout ?? 60_000,
+    stopGrace: o.stopGrace ?? 2000,
+    warmChildren: o.warmChildren ?? 1,
+    keepAliveInterval: o.keepAliveInterval ?? 15_000,
+    retryInterval: o.retryInterval ?? 1000,
+    sessionIdPrefix: o.sessionIdPrefix ?? '',
+    clientInfo: o.clientInfo ?? { name: 'mcp-proxy', version: '0.1.0' },
+  }
+}

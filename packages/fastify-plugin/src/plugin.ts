@@ -1,0 +1,134 @@
+import type { FastifyError, FastifyInstance, FastifyPluginAsync } from 'fastify'
+import fp from 'fastify-plugin'
+import {
+  buildChildEnvironment,
+  ChildPool,
+  MemoryEventStore,
+  SessionRegistry,
+  SharedChild,
+  type ChildUpstreamOptions,
+  type Logger,
+} from '@proxy/core'
+import type { ProxyContext } from './context.js'
+import { HttpError, replyError } from './errors.js'
+import { apiKeyAuth } from './hooks/auth.js'
+import { cors } from './hooks/cors.js'
+import { originGuard } from './hooks/origin-guard.js'
+import { BodyError, registerJsonBody } from './http/body.js'
+import { resolveOptions, type McpProxyOptions } from './options.js'
+import { registerHealth } from './routes/health.js'
+import { registerLegacySse } from './routes/legacy-sse.js'
+import { registerMcpDelete } from './routes/mcp-delete.js'
+import { registerMcpGet } from './routes/mcp-get.js'
+import { registerMcpPost } from './routes/mcp-post.js'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route needs no API key (health checks). */
+    public?: boolean
+  }
+}
+
+function childOptions(options: ReturnType<typeof resolveOptions>, logger: Logger): Omit<ChildUpstreamOptions, 'shared'> {
+  const secrets = options.apiKey ? [options.apiKey] : []
+  const base = options.inheritEnv ? process.env : {}
+  return {
+    command: { ...options.command, env: buildChildEnvironment({ base, extra: options.env, secrets }) },
+    maxLineLength: options.maxLineLength,
+    maxQueuedBytes: 16 * 1024 * 1024,
+    stopGraceMs: options.stopGrace,
+    requestTimeoutMs: options.requestTimeout,
+    maxRequestTimeoutMs: options.maxRequestTimeout,
+    logger,
+  }
+}
+
+function mapFastifyError(error: FastifyError): (typeof HttpError)[keyof typeof HttpError] | undefined {
+  if (error instanceof BodyError) return error.kind
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return HttpError.BodyTooLarge
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return HttpError.UnsupportedMediaType
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return HttpError.EmptyBody
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return HttpError.InvalidRequest
+    default:
+      return undefined
+  }
+}
+
+/**
+ * Serve one stdio MCP server over Streamable HTTP and legacy HTTP+SSE. Encapsulated: a `prefix` works,
+ * and its hooks (Origin/Host guard, CORS, API key) never reach the host app's other routes.
+ */
+const mcpProxy: FastifyPluginAsync<McpProxyOptions> = async (app: FastifyInstance, raw) => {
+  const options = resolveOptions(raw)
+  const logger = app.log as unknown as Logger
+  const child = childOptions(options, logger)
+
+  let pool: ChildPool | undefined
+  const context: ProxyContext = { options, registry: undefined, shared: undefined, prefix: app.prefix }
+  if (options.stateless) {
+    context.shared = new SharedChild({
+      child,
+      initializeTimeoutMs: options.initializeTimeout,
+      restart: { initialDelayMs: 500, maxDelayMs: 30_000, crashLoopExits: 5, crashLoopWindowMs: 60_000 },
+      clientInfo: options.clientInfo,
+      logger,
+    })
+  } else {
+    pool = new ChildPool({ ...child, shared: false }, options.warmChildren)
+    context.registry = new SessionRegistry({
+      pool,
+      maxSessions: options.maxSessions,
+      idleTimeoutMs: options.sessionIdleTimeout,
+      createEventStore:
+        options.eventStoreMaxEvents > 0
+          ? () => new MemoryEventStore({ maxEvents: options.eventStoreMaxEvents, maxBytes: options.eventStoreMaxBytes })
+          : undefined,
+      retryMs: options.retryInterval,
+      idPrefix: options.sessionIdPrefix,
+      logger,
+    })
+  }
+
+  app.addHook('onRequest', originGuard(options.allowedOrigins, options.allowedHosts))
+  app.addHook('onRequest', cors(options.allowedOrigins))
+  if (options.apiKey) app.addHook('onRequest', apiKeyAuth(options.apiKey, (request) => request.method === 'OPTIONS' || request.routeOptions.config.public === true))
+  registerJsonBody(app, options.maxBodySize)
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const mapped = mapFastifyError(error)
+    if (mapped) return replyError(reply, mapped)
+    request.log.error({ err: error }, 'unexpected error in the MCP proxy')
+    return replyError(reply, HttpError.Internal)
+  })
+
+  const paths: string[] = []
+  if (options.streamEndpoint) {
+    registerMcpPost(app, context, options.streamEndpoint)
+    registerMcpGet(app, context, options.streamEndpoint)
+    registerMcpDelete(app, context, options.streamEndpoint)
+    paths.push(options.streamEndpoint)
+  }
+  if (options.sseEndpoint && context.registry) {
+    registerLegacySse(app, context, options.sseEndpoint, options.messagesEndpoint)
+    paths.push(options.sseEndpoint, options.messagesEndpoint)
+  }
+  for (const path of paths) app.options(path, async (_request, reply) => reply.code(204).send())
+  registerHealth(app, context, pool)
+
+  // Start the children before listening: a command that cannot be spawned fails `ready()`, not a client.
+  app.addHook('onReady', async () => {
+    if (context.shared) return context.shared.start()
+    pool!.fill()
+    await pool!.started()
+  })
+  // Before the server closes: end open streams (they would hold close() open) and stop every child.
+  app.addHook('preClose', async () => {
+    await Promise.all([context.registry?.closeAll(), context.shared?.close()])
+  })
+}
+
+export default fp(mcpProxy, { name: '@proxy/fastify-plugin', fastify: '5.x', encapsulate: true })

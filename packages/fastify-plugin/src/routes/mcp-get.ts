@@ -1,0 +1,35 @@
+import type { FastifyInstance } from 'fastify'
+import { hijack, sseSink, type ProxyContext } from '../context.js'
+import { HttpError, replyError, writeRawError } from '../errors.js'
+import { acceptsEventStream } from '../http/accept.js'
+import { protocolVersionOk, sessionIdOf } from './protocol-version.js'
+
+/**
+ * GET on the Streamable HTTP endpoint: the session's standalone stream for server→client traffic that is
+ * not tied to a request, or, with `Last-Event-ID`, the resumption of any stream of the session.
+ */
+export function registerMcpGet(app: FastifyInstance, context: ProxyContext, url: string): void {
+  app.get(url, async (request, reply) => {
+    if (!context.registry) return replyError(reply.header('allow', 'POST'), HttpError.StatelessNoStream)
+    if (!acceptsEventStream(request.headers.accept)) return replyError(reply, HttpError.NotAcceptableSse)
+    const id = sessionIdOf(request)
+    if (id === undefined) return replyError(reply, HttpError.MissingSession)
+    const session = context.registry.get(id)
+    if (!session) return replyError(reply, HttpError.UnknownSession)
+    if (!protocolVersionOk(request)) return replyError(reply, HttpError.BadProtocolVersion)
+
+    const lastEventId = request.headers['last-event-id']
+    if (typeof lastEventId === 'string' && lastEventId !== '') {
+      const headers = hijack(reply, { 'mcp-session-id': session.id })
+      const sink = sseSink(context, reply, headers)
+      if (!(await session.resume(lastEventId, sink))) writeRawError(reply.raw, headers, HttpError.UnknownEventId)
+      return reply
+    }
+    if (session.standaloneConnected) return replyError(reply, HttpError.StreamConflict)
+    const headers = hijack(reply, { 'mcp-session-id': session.id })
+    const sink = sseSink(context, reply, headers)
+    sink.start()
+    session.attachStandalone(sink)
+    return reply
+  })
+}

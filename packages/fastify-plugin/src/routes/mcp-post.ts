@@ -1,0 +1,58 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { ProxyError, type Session } from '@proxy/core'
+import { answerSink, hijack, type ProxyContext } from '../context.js'
+import { HttpError, replyError } from '../errors.js'
+import { acceptsPostAnswers } from '../http/accept.js'
+import type { ParsedBody } from '../http/body.js'
+import { readInbound, type Inbound } from './inbound.js'
+import { protocolVersionOk, sessionIdOf } from './protocol-version.js'
+import { serveStateless } from './stateless-post.js'
+
+/** Find (or, for initialize, create) the session a POST belongs to; answers the error itself otherwise. */
+function sessionFor(context: ProxyContext, request: FastifyRequest, reply: FastifyReply, inbound: Inbound): Session | undefined {
+  const registry = context.registry!
+  const id = sessionIdOf(request)
+  const firstId = inbound.requests[0]?.message.id ?? null
+  if (inbound.initialize) {
+    if (inbound.batch) return void replyError(reply, HttpError.InitializeInBatch, firstId)
+    if (id !== undefined && registry.get(id)) return void replyError(reply, HttpError.AlreadyInitialized, inbound.initialize.id)
+    try {
+      return registry.create('streamable')
+    } catch (error) {
+      if (error instanceof ProxyError && error.code === 'MCP_PROXY_SESSION_LIMIT') {
+        reply.header('retry-after', '5')
+        return void replyError(reply, HttpError.SessionLimit, firstId)
+      }
+      if (error instanceof ProxyError && error.code === 'MCP_PROXY_CLOSED') return void replyError(reply, HttpError.ShuttingDown, firstId)
+      throw error
+    }
+  }
+  if (id === undefined) return void replyError(reply, HttpError.MissingSession, firstId)
+  const session = registry.get(id)
+  if (!session) return void replyError(reply, HttpError.UnknownSession, firstId)
+  if (!protocolVersionOk(request)) return void replyError(reply, HttpError.BadProtocolVersion, firstId)
+  if (inbound.batch && session.protocolVersion !== '2025-03-26') return void replyError(reply, HttpError.BatchNotAllowed, firstId)
+  return session
+}
+
+/** POST on the Streamable HTTP endpoint: client messages in, answers out as an SSE stream or JSON. */
+export function registerMcpPost(app: FastifyInstance, context: ProxyContext, url: string): void {
+  app.post(url, async (request, reply) => {
+    if (!acceptsPostAnswers(request.headers.accept)) return replyError(reply, HttpError.NotAcceptable)
+    const body = request.body as ParsedBody | undefined
+    if (!body) return replyError(reply, HttpError.UnsupportedMediaType)
+    const inbound = readInbound(body)
+    if (inbound.invalid) return replyError(reply, HttpError.InvalidRequest, inbound.invalid.id, inbound.invalid.reason)
+    if (context.shared) return serveStateless(context, request, reply, inbound)
+
+    const session = sessionFor(context, request, reply, inbound)
+    if (!session) return reply
+    if (inbound.others.length > 0) session.forward(inbound.others)
+    request.log.debug({ session: session.id, requests: inbound.requests.length, others: inbound.others.length }, 'client messages')
+    if (inbound.requests.length === 0) return reply.code(202).send()
+
+    const headers = hijack(reply, { 'mcp-session-id': session.id })
+    session.sendRequests(inbound.requests, answerSink(context, reply, headers, inbound.batch))
+    return reply
+  })
+}
