@@ -61,7 +61,7 @@ export const McpProxyOptions = Type.Object({
   requestTimeout: Type.Optional(Type.Integer({ minimum: 1 })),
   /** Progress resets requestTimeout, but never past this total. @default 1 h */
   maxRequestTimeout: Type.Optional(Type.Integer({ minimum: 1 })),
-  /** How long the shared child (stateless mode) may take to answer initialize. @default 60 s */
+  /** How long a child may take to answer initialize. @default 60 s */
   initializeTimeout: Type.Optional(Type.Integer({ minimum: 1 })),
   /** Grace period of each step of the stop ladder (stdin end → SIGTERM → SIGKILL). @default 2 s */
   stopGrace: Type.Optional(Millis),

@@ -88,7 +88,7 @@ const mcpProxy: FastifyPluginAsync<McpProxyOptions> = async (app: FastifyInstanc
         options.eventStoreMaxEvents > 0
           ? () => new MemoryEventStore({ maxEvents: options.eventStoreMaxEvents, maxBytes: options.eventStoreMaxBytes })
           : undefined,
-      retryMs: options.retryInterval,
+      initializeTimeoutMs: options.initializeTimeout,
       idPrefix: options.sessionIdPrefix,
       logger,
     })

@@ -42,6 +42,19 @@ export interface StdioChildOptions {
 
 const STDERR_KEPT = 10
 
+// Every child still running. If the proxy exits without stopping them (a second Ctrl-C, a crash), their
+// process groups are killed on the way out: children never outlive the proxy.
+const live = new Set<StdioChild>()
+let exitHookInstalled = false
+function trackLive(child: StdioChild): void {
+  live.add(child)
+  if (exitHookInstalled) return
+  exitHookInstalled = true
+  process.once('exit', () => {
+    for (const running of live) running.kill()
+  })
+}
+
 // Fixed spawn settings: pipes on all three streams, nothing buffered by execa, never a rejection (an exit
 // is reported through onExit), and an own process group so the stop ladder reaches grandchildren
 // (`npx`, `sh -c`, …). `cleanup` is off because a detached child is stopped by the registry instead.
@@ -85,6 +98,7 @@ export class StdioChild {
     const started = performance.now()
     this.#process = spawnProcess(command)
     this.pid = this.#process.pid
+    trackLive(this)
 
     let settle!: (exit: ChildExit) => void
     this.exited = new Promise((resolve) => (settle = resolve))
@@ -98,6 +112,7 @@ export class StdioChild {
         lastStderr: this.#lastStderr,
         ...(spawnError === undefined ? {} : { spawnError }),
       }
+      live.delete(this)
       settle(this.#exit)
       options.onExit(this.#exit)
     }

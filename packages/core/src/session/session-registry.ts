@@ -13,7 +13,8 @@ export interface SessionRegistryOptions {
   idleTimeoutMs: number
   /** A new event store for each session, or undefined to keep no events (no resumability). */
   createEventStore: (() => EventStore) | undefined
-  retryMs: number
+  /** How long a new session's child may take to answer `initialize`. */
+  initializeTimeoutMs: number
   /** Prefix of every session id (an instance tag for load balancers); visible ASCII, may be empty. */
   idPrefix: string
   logger: Logger
@@ -53,7 +54,7 @@ export class SessionRegistry {
       backend: this.#options.pool.take(sessionLogger),
       // The legacy transport has no event ids (and no resumption): it keeps no events.
       store: transport === 'streamable' ? this.#options.createEventStore?.() : undefined,
-      retryMs: this.#options.retryMs,
+      initializeTimeoutMs: this.#options.initializeTimeoutMs,
       logger: sessionLogger,
       onClosed: (closed) => {
         this.#sessions.delete(closed.id)

@@ -17,8 +17,8 @@ export interface SessionOptions {
   transport: SessionTransport
   backend: ChildUpstream
   store: EventStore | undefined
-  /** How long a client should wait before reconnecting (the SSE `retry` hint), in milliseconds. */
-  retryMs: number
+  /** How long the child may take to answer `initialize`. */
+  initializeTimeoutMs: number
   logger: Logger
   onClosed: (session: Session) => void
 }
@@ -95,9 +95,13 @@ export class Session implements EventStreamOwner {
     this.lastActivity = Date.now()
     const stream = this.transport === 'legacy-sse' || !sink ? this.#standalone : this.#openRequestStream(sink)
     for (const { message, text } of requests) {
-      if (message.method === 'initialize') this.#watchInitialize(stream, message)
       stream.expect(message.id)
-      this.backend.upstream.request(stream, message, text)
+      if (message.method === 'initialize') {
+        this.#watchInitialize(stream, message)
+        this.backend.upstream.request(stream, message, text, this.#options.initializeTimeoutMs)
+      } else {
+        this.backend.upstream.request(stream, message, text)
+      }
     }
     return stream
   }

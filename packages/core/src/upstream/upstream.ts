@@ -99,7 +99,14 @@ export class Upstream {
     const upstreamToken =
       token !== undefined && (shared || this.#tokens.has(token)) ? `${ID_PREFIX}t${++this.#seq}` : token
     const rewritten = upstreamId !== message.id || upstreamToken !== token
-    const out = rewritten ? JSON.stringify(withIds(message, upstreamId, upstreamToken)) : (text ?? JSON.stringify(message))
+    let out: string
+    try {
+      out = rewritten ? JSON.stringify(withIds(message, upstreamId, upstreamToken)) : (text ?? JSON.stringify(message))
+    } catch {
+      // Only a pathological message (nested deeper than the stack) fails to serialize: refuse it alone.
+      caller.deliver(...this.#error(message.id, ErrorCode.InvalidRequest, 'The request could not be forwarded (it cannot be serialized)'))
+      return
+    }
 
     const now = Date.now()
     const timeout = timeoutMs ?? this.#options.requestTimeoutMs

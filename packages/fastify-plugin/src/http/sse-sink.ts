@@ -13,6 +13,9 @@ export interface SseSinkOptions {
   retryMs: number
 }
 
+/** A stream silent for this long gets its head flushed alone (clients and proxies wait for headers). */
+const HEAD_FLUSH_MS = 50
+
 /** Response headers of every SSE stream: no caching or buffering by intermediaries, UTF-8. */
 export const SSE_HEADERS: OutgoingHttpHeaders = {
   'content-type': 'text/event-stream; charset=utf-8',
@@ -32,7 +35,10 @@ export class SseSink implements StreamSink {
   #options: SseSinkOptions
   #open = true
   #started = false
-  #keepAlive: NodeJS.Timeout | undefined
+  #wrote = false
+  #corked = false
+  #priming: string | undefined
+  #timer: NodeJS.Timeout | undefined
   #closeListeners: Array<() => void> = []
 
   constructor(res: ServerResponse, options: SseSinkOptions) {
@@ -41,19 +47,51 @@ export class SseSink implements StreamSink {
     res.once('close', () => this.#closed())
   }
 
-  /** Send the response head now (otherwise it goes with the first event). */
+  /**
+   * Commit to an SSE answer. The head is not flushed on its own: it leaves with the first event, in the
+   * same packet, unless nothing is written within HEAD_FLUSH_MS (a long call), when it is flushed alone.
+   */
   start(): void {
     if (this.#started || !this.#open) return
     this.#started = true
-    const res = this.#res
-    res.writeHead(200, { ...SSE_HEADERS, ...this.#options.headers })
-    res.flushHeaders()
-    if (this.#options.keepAliveMs > 0) {
-      this.#keepAlive = setInterval(() => {
-        if (this.#open) res.write(': keep-alive\n\n')
-      }, this.#options.keepAliveMs)
-      this.#keepAlive.unref()
+    this.#res.writeHead(200, { ...SSE_HEADERS, ...this.#options.headers })
+    this.#timer = setTimeout(this.#idle, HEAD_FLUSH_MS)
+    this.#timer.unref()
+  }
+
+  // First the head (and priming event) of a stream that is still silent, then keep-alive comments.
+  #idle = (): void => {
+    if (!this.#open) return
+    if (this.#priming) this.#write('')
+    else if (!this.#wrote) this.#res.flushHeaders()
+    else this.#res.write(': keep-alive\n\n')
+    this.#wrote = true
+    const interval = this.#options.keepAliveMs
+    if (interval > 0) {
+      this.#timer = setTimeout(this.#idle, interval)
+      this.#timer.unref()
     }
+  }
+
+  // Writes of one tick leave together (one syscall for head, events and end): cork now, uncork next tick.
+  #write(chunk: string): void {
+    const res = this.#res
+    if (!this.#corked) {
+      this.#corked = true
+      res.cork()
+      process.nextTick(this.#uncork)
+    }
+    this.#wrote = true
+    if (this.#priming) {
+      res.write(this.#priming)
+      this.#priming = undefined
+    }
+    if (chunk !== '') res.write(chunk)
+  }
+
+  #uncork = (): void => {
+    this.#corked = false
+    this.#res.uncork()
   }
 
   /** Nothing was written yet (an error can still be answered instead). */
@@ -74,21 +112,23 @@ export class SseSink implements StreamSink {
       res.destroy()
       return this.#closed()
     }
-    if (eventId === undefined) res.write(`event: message\ndata: ${data}\n\n`)
-    else if (data === '') res.write(`id: ${eventId}\nretry: ${this.#options.retryMs}\ndata: \n\n`)
-    else res.write(`event: message\nid: ${eventId}\ndata: ${data}\n\n`)
+    if (eventId === undefined) this.#write(`event: message\ndata: ${data}\n\n`)
+    // The priming event (an id, empty data) leaves with the first real event or when the stream goes quiet.
+    else if (data === '') this.#priming = `id: ${eventId}\nretry: ${this.#options.retryMs}\ndata: \n\n`
+    else this.#write(`event: message\nid: ${eventId}\ndata: ${data}\n\n`)
   }
 
   /** Write one event with a custom name (the legacy `endpoint` event). */
   sendNamed(event: string, data: string): void {
     if (!this.#open) return
     this.start()
-    this.#res.write(`event: ${event}\ndata: ${data}\n\n`)
+    this.#write(`event: ${event}\ndata: ${data}\n\n`)
   }
 
   end(): void {
     if (!this.#open) return
     this.start()
+    if (this.#priming) this.#write('')
     this.#res.end()
     this.#closed()
   }
@@ -101,7 +141,7 @@ export class SseSink implements StreamSink {
   #closed(): void {
     if (!this.#open) return
     this.#open = false
-    if (this.#keepAlive) clearInterval(this.#keepAlive)
+    clearTimeout(this.#timer)
     const listeners = this.#closeListeners
     this.#closeListeners = []
     for (const listener of listeners) listener()
