@@ -186,12 +186,38 @@ export class StdioChild {
   async #runStopLadder(): Promise<ChildExit> {
     const grace = this.#options.stopGraceMs
     this.#process.stdin.end()
-    if (await this.#exitsWithin(grace)) return this.exited
-    this.#signal('SIGTERM')
-    if (await this.#exitsWithin(grace)) return this.exited
-    this.#forced = true
-    this.#signal('SIGKILL')
-    return this.exited
+    if (!(await this.#exitsWithin(grace))) {
+      this.#signal('SIGTERM')
+      if (!(await this.#exitsWithin(grace))) {
+        this.#forced = true
+        this.#signal('SIGKILL')
+      }
+    }
+    const exit = await this.exited
+    // The leader is gone; whatever else runs in its group (the server under `sh -c` or npx) goes too.
+    if (this.pid !== undefined && this.#groupAlive()) {
+      this.#signalGroup('SIGTERM')
+      await new Promise((resolve) => setTimeout(resolve, grace).unref())
+      if (this.#groupAlive()) this.#signalGroup('SIGKILL')
+    }
+    return exit
+  }
+
+  #groupAlive(): boolean {
+    try {
+      process.kill(-this.pid!, 0)
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  #signalGroup(signal: NodeJS.Signals): void {
+    try {
+      process.kill(-this.pid!, signal)
+    } catch {
+      // gone
+    }
   }
 
   /** Kill the process group at once (for process exit, when nothing can be awaited). */

@@ -10,6 +10,7 @@ export class ChildPool {
   #size: number
   #idle: ChildUpstream[] = []
   #closed = false
+  #room: () => number = () => Infinity
   #logger: Logger
   /** The last spawn failed (the command does not exist, or the child died at once). */
   lastSpawnError: string | undefined
@@ -25,9 +26,14 @@ export class ChildPool {
     return this.#idle.length
   }
 
+  /** Bound the pool by what else may still be started (free session slots): never more children than the limit. */
+  limitTo(room: () => number): void {
+    this.#room = room
+  }
+
   /** Start filling the pool. */
   fill(): void {
-    while (!this.#closed && this.#idle.length < this.#size) this.#idle.push(this.#spawn(true))
+    while (!this.#closed && this.#idle.length < Math.min(this.#size, this.#room())) this.#idle.push(this.#spawn(true))
   }
 
   /** Resolves once the first pooled child is running; rejects (MCP_PROXY_SPAWN_FAILED) if it could not start. */

@@ -23,12 +23,15 @@ export interface SessionRegistryOptions {
 /** Creates, finds, reaps and closes sessions. */
 export class SessionRegistry {
   #sessions = new Map<string, Session>()
+  /** Children of closed sessions that are still in the stop ladder. */
+  #stopping = new Set<Promise<unknown>>()
   #options: SessionRegistryOptions
   #reaper: NodeJS.Timeout | undefined
   #closing = false
 
   constructor(options: SessionRegistryOptions) {
     this.#options = options
+    options.pool.limitTo(() => options.maxSessions - this.#sessions.size)
     if (options.idleTimeoutMs > 0) {
       this.#reaper = setInterval(() => this.reapIdle(), Math.min(60_000, Math.max(50, options.idleTimeoutMs / 4)))
       this.#reaper.unref()
@@ -58,6 +61,8 @@ export class SessionRegistry {
       logger: sessionLogger,
       onClosed: (closed) => {
         this.#sessions.delete(closed.id)
+        const exited: Promise<unknown> = closed.backend.exited.then(() => this.#stopping.delete(exited))
+        this.#stopping.add(exited)
         sessionLogger.info({ transport, pid: closed.backend.child.pid, durationMs: Date.now() - closed.createdAt }, 'session closed')
       },
     })
@@ -87,7 +92,7 @@ export class SessionRegistry {
     this.#closing = true
     if (this.#reaper) clearInterval(this.#reaper)
     const sessions = [...this.#sessions.values()]
-    await Promise.all([...sessions.map((s) => s.close()), this.#options.pool.close()])
+    await Promise.all([...sessions.map((s) => s.close()), this.#options.pool.close(), ...this.#stopping])
   }
 
   /** Kill every child at once (the process is exiting and cannot wait). */

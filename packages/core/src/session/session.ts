@@ -119,6 +119,7 @@ export class Session implements EventStreamOwner {
   attachStandalone(sink: StreamSink): void {
     this.lastActivity = Date.now()
     if (this.transport === 'legacy-sse') sink.onClose(() => this.close())
+    this.#touchOnClose(sink)
     this.#standalone.attach(sink)
   }
 
@@ -135,6 +136,7 @@ export class Session implements EventStreamOwner {
     if (!replayed) return false
     const live =
       replayed.streamId === this.#standalone.id ? this.#standalone : this.#requestStreams.get(replayed.streamId)
+    this.#touchOnClose(sink)
     if (live) live.attach(sink, false)
     else sink.end()
     return true
@@ -157,11 +159,19 @@ export class Session implements EventStreamOwner {
   }
 
   #openRequestStream(sink: StreamSink): EventStream {
+    this.#touchOnClose(sink)
     const stream = new EventStream(`r${++this.#streamSeq}`, this, true)
     this.#requestStreams.set(stream.id, stream)
     stream.attach(sink)
     if (sink.streaming && this.store && this.supports('2025-11-25')) stream.prime()
     return stream
+  }
+
+  // A connection closing is the last sign of the client: the idle countdown starts there.
+  #touchOnClose(sink: StreamSink): void {
+    sink.onClose(() => {
+      this.lastActivity = Date.now()
+    })
   }
 
   #watchInitialize(stream: EventStream, request: JsonRpcRequest): void {

@@ -173,7 +173,7 @@ export class SharedChild {
         },
         (error: unknown) => {
           this.#logger.error({ err: error }, 'MCP server restart failed')
-          if (this.state !== 'stopped') this.#scheduleRestart()
+          // No reschedule here: the failed child was stopped, and its exit schedules the next attempt.
         },
       )
     }, delay)

@@ -95,9 +95,8 @@ export class Upstream {
     }
     const shared = this.#options.shared
     const token = progressTokenOf(message)
-    const upstreamId = shared || this.#pending.has(message.id) ? `${ID_PREFIX}${++this.#seq}` : message.id
-    const upstreamToken =
-      token !== undefined && (shared || this.#tokens.has(token)) ? `${ID_PREFIX}t${++this.#seq}` : token
+    const upstreamId = shared || this.#pending.has(message.id) ? this.#fresh(this.#pending, '') : message.id
+    const upstreamToken = token !== undefined && (shared || this.#tokens.has(token)) ? this.#fresh(this.#tokens, 't') : token
     const rewritten = upstreamId !== message.id || upstreamToken !== token
     let out: string
     try {
@@ -214,10 +213,16 @@ export class Upstream {
   }
 
   #cancelFromClient(message: JsonRpcNotification): void {
+    // With a shared child a cancellation cannot be tied to the caller that sent it (stateless requests
+    // carry no identity), so it could cancel another client's request: it is not forwarded at all.
+    if (this.#options.shared) {
+      this.#options.logger.debug({}, 'client cancellation ignored: the child is shared (stateless mode)')
+      return
+    }
     const params = (message.params ?? {}) as { requestId?: JsonRpcId; reason?: string }
     const entry = this.#findByOriginalId(params.requestId)
     if (!entry) {
-      // Not ours (already answered, or a cancellation of a server→client request): forward unchanged.
+      // Not pending (already answered, or a cancellation of the child's own request): forward unchanged.
       this.#options.transport.send(JSON.stringify(message))
       return
     }
@@ -238,6 +243,14 @@ export class Upstream {
       found = entry
     }
     return found
+  }
+
+  /** A generated id that no request (or token) in flight uses, not even a client's own look-alike. */
+  #fresh(inUse: Map<JsonRpcId, Pending>, kind: string): string {
+    let id: string
+    do id = `${ID_PREFIX}${kind}${++this.#seq}`
+    while (inUse.has(id))
+    return id
   }
 
   #forget(entry: Pending): void {
