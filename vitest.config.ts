@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config'
 // One vitest run covers every package. Each project resolves workspace packages to their TypeScript
 // sources through the "@proxy/source" export condition, so tests never depend on a stale build.
 const shared = {
+  // Inherit the root's test options (timeouts, reporters) in every project.
+  extends: true,
   resolve: { conditions: ['@proxy/source'] },
   ssr: { resolve: { conditions: ['@proxy/source'] } },
 }

@@ -127,6 +127,18 @@ function lowerSet(values: string[]): Set<string> | undefined {
   return values.includes('*') ? undefined : new Set(values.map((v) => v.toLowerCase()))
 }
 
+// An entry with a port keeps it, even a scheme's default one (which `new URL` would drop):
+// `https://a.example:443` allows that port only, `https://a.example` any port.
+function normalizeOrigin(origin: string): string {
+  try {
+    const url = new URL(origin)
+    const port = url.port || /:(\d+)\/?$/.exec(origin)?.[1]
+    return `${url.protocol}//${url.hostname}${port ? `:${port}` : ''}`
+  } catch {
+    return origin
+  }
+}
+
 /** Validate raw options against the schema and fill in every default, once. */
 export function resolveOptions(raw: unknown): ResolvedOptions {
   if (!Value.Check(McpProxyOptions, raw)) {
@@ -148,7 +160,7 @@ export function resolveOptions(raw: unknown): ResolvedOptions {
     stateless: o.stateless ?? false,
     jsonResponse: o.jsonResponse ?? false,
     apiKey: o.apiKey,
-    allowedOrigins: lowerSet(o.allowedOrigins ?? defaultOrigins),
+    allowedOrigins: lowerSet((o.allowedOrigins ?? defaultOrigins).map((v) => (v === '*' ? v : normalizeOrigin(v)))),
     allowedHosts: lowerSet(o.allowedHosts ?? defaultHosts),
     maxBodySize: o.maxBodySize ?? 4 * 1024 * 1024,
     maxSessions: o.maxSessions ?? 1000,

@@ -1,6 +1,8 @@
 import type { onRequestHookHandler } from 'fastify'
 import { HttpError, replyError } from '../errors.js'
 
+const DEFAULT_PORTS: Record<string, string> = { 'http:': '80', 'https:': '443' }
+
 /** Does an `Origin` header match the allowed set (`scheme://host` for any port, or `scheme://host:port`)? */
 export function originAllowed(origin: string, allowed: Set<string> | undefined): boolean {
   if (!allowed) return true
@@ -11,7 +13,8 @@ export function originAllowed(origin: string, allowed: Set<string> | undefined):
     return false
   }
   const base = `${url.protocol}//${url.hostname}`.toLowerCase()
-  return allowed.has(base) || allowed.has(url.port ? `${base}:${url.port}` : base)
+  const port = url.port || DEFAULT_PORTS[url.protocol]
+  return allowed.has(base) || (port !== undefined && allowed.has(`${base}:${port}`))
 }
 
 /** Does a `Host` header match the allowed set (`name` for any port, or `name:port`)? */

@@ -4,8 +4,11 @@ function accepts(accept: string | undefined, type: string): boolean {
   if (!accept) return false
   const [major] = type.split('/')
   for (const part of accept.split(',')) {
-    const range = part.split(';', 1)[0]!.trim().toLowerCase()
-    if (range === type || range === '*/*' || range === `${major}/*`) return true
+    const [rawRange = '', ...params] = part.split(';')
+    const range = rawRange.trim().toLowerCase()
+    if (range !== type && range !== '*/*' && range !== `${major}/*`) continue
+    // `q=0` means "not acceptable" (RFC 9110).
+    if (!params.some((p) => /^\s*q\s*=\s*0(\.0*)?\s*$/i.test(p))) return true
   }
   return false
 }

@@ -20,7 +20,6 @@ const HEAD_FLUSH_MS = 50
 export const SSE_HEADERS: OutgoingHttpHeaders = {
   'content-type': 'text/event-stream; charset=utf-8',
   'cache-control': 'no-cache, no-transform',
-  connection: 'keep-alive',
   'x-accel-buffering': 'no',
 }
 
@@ -107,7 +106,7 @@ export class SseSink implements StreamSink {
     if (!this.#open) return
     if (!this.#started) this.start()
     const res = this.#res
-    if (res.writableLength > this.#options.maxQueuedBytes) {
+    if (!this.#corked && res.writableLength > this.#options.maxQueuedBytes) {
       // A client that does not read: drop the connection, not the events (they are in the event store).
       res.destroy()
       return this.#closed()

@@ -18,15 +18,6 @@ export interface Inbound {
   initialize: JsonRpcRequest | undefined
   /** The first invalid message, if any (the whole POST is refused). */
   invalid: { reason: string; id: JsonRpcId | null } | undefined
-  /** A request claims the 2026-07-28 per-request protocol (`_meta` protocol version). */
-  modernClaim: boolean
-}
-
-const MODERN_VERSION_KEY = 'io.modelcontextprotocol/protocolVersion'
-
-function claimsModern(message: JsonRpcRequest): boolean {
-  const meta = (message.params as { _meta?: Record<string, unknown> } | undefined)?._meta
-  return meta !== undefined && meta !== null && typeof meta === 'object' && MODERN_VERSION_KEY in meta
 }
 
 /** Classify a parsed body. A single message keeps its exact text for forwarding (unless it spans lines). */
@@ -36,7 +27,7 @@ export function readInbound(body: ParsedBody): Inbound {
   const items: ClassifiedMessage[] = classified.kind === 'batch' ? classified.messages : [classified]
   // The child reads one message per line: a text with a raw line break must be re-serialized.
   const text = batch || body.text.includes('\n') || body.text.includes('\r') ? undefined : body.text
-  const inbound: Inbound = { batch, requests: [], others: [], initialize: undefined, invalid: undefined, modernClaim: false }
+  const inbound: Inbound = { batch, requests: [], others: [], initialize: undefined, invalid: undefined }
   for (const item of items) {
     switch (item.kind) {
       case 'invalid':
@@ -45,7 +36,6 @@ export function readInbound(body: ParsedBody): Inbound {
       case 'request':
         inbound.requests.push({ message: item.message, text })
         if (item.message.method === 'initialize') inbound.initialize = item.message
-        if (claimsModern(item.message)) inbound.modernClaim = true
         break
       default:
         inbound.others.push({ message: item.message, text })

@@ -12,7 +12,7 @@ import { readInbound } from './inbound.js'
 export function registerLegacySse(app: FastifyInstance, context: ProxyContext, sseUrl: string, messagesUrl: string): void {
   const registry = context.registry!
 
-  app.get(sseUrl, async (_request, reply) => {
+  app.get(sseUrl, { exposeHeadRoute: false }, async (_request, reply) => {
     let session
     try {
       session = registry.create('legacy-sse')

@@ -10,7 +10,7 @@ export function registerMcpDelete(app: FastifyInstance, context: ProxyContext, u
     const id = sessionIdOf(request)
     if (id === undefined) return replyError(reply, HttpError.MissingSession)
     const session = context.registry.get(id)
-    if (!session) return replyError(reply, HttpError.UnknownSession)
+    if (!session || session.transport !== 'streamable') return replyError(reply, HttpError.UnknownSession)
     // The session leaves the registry at once (later requests get 404); the child stops in the background.
     void session.close()
     return reply.code(200).send()

@@ -9,13 +9,13 @@ import { protocolVersionOk, sessionIdOf } from './protocol-version.js'
  * not tied to a request, or, with `Last-Event-ID`, the resumption of any stream of the session.
  */
 export function registerMcpGet(app: FastifyInstance, context: ProxyContext, url: string): void {
-  app.get(url, async (request, reply) => {
+  app.get(url, { exposeHeadRoute: false }, async (request, reply) => {
     if (!context.registry) return replyError(reply.header('allow', 'POST'), HttpError.StatelessNoStream)
     if (!acceptsEventStream(request.headers.accept)) return replyError(reply, HttpError.NotAcceptableSse)
     const id = sessionIdOf(request)
     if (id === undefined) return replyError(reply, HttpError.MissingSession)
     const session = context.registry.get(id)
-    if (!session) return replyError(reply, HttpError.UnknownSession)
+    if (!session || session.transport !== 'streamable') return replyError(reply, HttpError.UnknownSession)
     if (!protocolVersionOk(request)) return replyError(reply, HttpError.BadProtocolVersion)
 
     const lastEventId = request.headers['last-event-id']
@@ -23,6 +23,7 @@ export function registerMcpGet(app: FastifyInstance, context: ProxyContext, url:
       const headers = hijack(reply, { 'mcp-session-id': session.id })
       const sink = sseSink(context, reply, headers)
       if (!(await session.resume(lastEventId, sink))) writeRawError(reply.raw, headers, HttpError.UnknownEventId)
+      else sink.start() // a live stream with nothing to replay yet still gets its head now (no-op once ended)
       return reply
     }
     if (session.standaloneConnected) return replyError(reply, HttpError.StreamConflict)

@@ -29,7 +29,7 @@ function sessionFor(context: ProxyContext, request: FastifyRequest, reply: Fasti
   }
   if (id === undefined) return void replyError(reply, HttpError.MissingSession, firstId)
   const session = registry.get(id)
-  if (!session) return void replyError(reply, HttpError.UnknownSession, firstId)
+  if (!session || session.transport !== 'streamable') return void replyError(reply, HttpError.UnknownSession, firstId)
   if (!protocolVersionOk(request)) return void replyError(reply, HttpError.BadProtocolVersion, firstId)
   if (inbound.batch && session.protocolVersion !== '2025-03-26') return void replyError(reply, HttpError.BatchNotAllowed, firstId)
   return session
