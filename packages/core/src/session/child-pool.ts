@@ -64,14 +64,14 @@ export class ChildPool {
 
   #spawn(pooled: boolean): ChildUpstream {
     const child = new ChildUpstream(this.#options)
-    this.#logger.info({ pid: child.child.pid, pooled }, 'MCP server started')
+    this.#logger.info({ childPid: child.child.pid, pooled }, 'MCP server started')
     void child.exited.then((exit) => {
       this.lastSpawnError = exit.spawnError
       const index = this.#idle.indexOf(child)
       if (index === -1) return
       // It died while waiting in the pool: replace it, unless it could not even start (no respawn loop).
       this.#idle.splice(index, 1)
-      this.#logger.warn({ pid: child.child.pid, code: exit.code, signal: exit.signal, spawnError: exit.spawnError }, 'pooled MCP server exited')
+      this.#logger.warn({ childPid: child.child.pid, code: exit.code, signal: exit.signal, spawnError: exit.spawnError }, 'pooled MCP server exited')
       if (!exit.spawnError && exit.durationMs > 1000) this.fill()
     })
     return child

@@ -63,11 +63,11 @@ export class SessionRegistry {
         this.#sessions.delete(closed.id)
         const exited: Promise<unknown> = closed.backend.exited.then(() => this.#stopping.delete(exited))
         this.#stopping.add(exited)
-        sessionLogger.info({ transport, pid: closed.backend.child.pid, durationMs: Date.now() - closed.createdAt }, 'session closed')
+        sessionLogger.info({ transport, childPid: closed.backend.child.pid, durationMs: Date.now() - closed.createdAt }, 'session closed')
       },
     })
     this.#sessions.set(id, session)
-    sessionLogger.info({ transport, pid: session.backend.child.pid }, 'session opened')
+    sessionLogger.info({ transport, childPid: session.backend.child.pid }, 'session opened')
     return session
   }
 

@@ -116,9 +116,9 @@ export class SharedChild {
     const backend = new ChildUpstream({ ...this.#options.child, shared: true })
     this.#current = backend
     backend.setUnroutedHandler((message, text) => this.#unrouted(backend, message, text))
-    this.#logger.info({ pid: backend.child.pid }, 'MCP server started (shared)')
+    this.#logger.info({ childPid: backend.child.pid }, 'MCP server started (shared)')
     void backend.exited.then((exit) => {
-      this.#logger.warn({ pid: backend.child.pid, code: exit.code, signal: exit.signal, lastStderr: exit.lastStderr }, describeExit(exit))
+      this.#logger.warn({ childPid: backend.child.pid, code: exit.code, signal: exit.signal, lastStderr: exit.lastStderr }, describeExit(exit))
       if (this.#current === backend && this.state !== 'stopped') this.#scheduleRestart()
     })
 
