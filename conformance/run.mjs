@@ -48,7 +48,7 @@ const DEFAULT_PROXY_CMD =
   'node apps/server/dist/cli.js --host 127.0.0.1 --port {port} {stateless} {apiKey} --quiet -- node fixtures/conformance-server.mjs'
 const READY_TIMEOUT_MS = 15_000
 const STOP_GRACE_MS = 5_000
-const SUITE_TIMEOUT_MS = 120_000 // one mode normally takes a few seconds
+const SUITE_TIMEOUT_MS = 120_000 // one mode normally takes 3-10 s
 
 const MODES = [
   { name: 'per-session', summary: 'one child per MCP session (default flags)' },
@@ -128,7 +128,10 @@ const systemNode =
     .split(delimiter)
     .map((entry) => join(entry, 'node'))
     .find((candidate) => existsSync(candidate)) ?? process.execPath
-const proxyEnv = { ...process.env, PATH: proxyPath }
+// MCP_PROXY_* variables set options of our CLI; the modes decide those, so none leak in.
+const proxyEnv = Object.fromEntries(
+  Object.entries({ ...process.env, PATH: proxyPath }).filter(([name]) => !name.startsWith('MCP_PROXY_')),
+)
 
 const requirementSet = YAML.parse(readFileSync(join(suiteDir, 'requirements', `${REQUIREMENTS}.yaml`), 'utf8'))
 const scored = new Set(requirementSet.server)

@@ -278,6 +278,8 @@ export class RecordingCaller implements UpstreamCaller {
   readonly delivered: JsonRpcMessage[] = []
   readonly texts: string[] = []
   readonly abandoned: JsonRpcId[] = []
+  /** Whether it claims to be an open stream (server→client messages may be routed to it). */
+  streaming = false
 
   deliver(message: JsonRpcMessage, text: string): void {
     this.delivered.push(message)

@@ -151,6 +151,19 @@ describe('SharedChild in stateless mode', () => {
     expect(text).toMatch(/^sampling error: .*stateless/)
   })
 
+  it('relays a server→client request to the stream of the one call in flight, and the client answer back', async () => {
+    const { shared } = openShared(fixtureCommand('echo-server'))
+    await shared.start()
+    const caller = new RecordingCaller()
+    caller.streaming = true
+    shared.request(caller, toolCall(1, 'sample', { prompt: 'anyone?' }))
+    await eventually(() => expect(caller.delivered.length).toBe(1))
+    const sampling = caller.delivered[0] as { id: string; method: string }
+    expect(sampling.method).toBe('sampling/createMessage')
+    shared.respond({ jsonrpc: '2.0', id: sampling.id, result: { role: 'assistant', content: { type: 'text', text: 'relayed' }, model: 'm' } })
+    expect(textOf(await caller.response())).toBe('relayed')
+  })
+
   it('ignores client cancellations: with a shared child they cannot be tied to the caller that sent them', async () => {
     const { shared } = openShared(fixtureCommand('echo-server'))
     await shared.start()

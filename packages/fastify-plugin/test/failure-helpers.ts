@@ -62,7 +62,12 @@ export async function within<T>(promise: Promise<T>, what: string, ms = WAIT_MS)
 }
 
 /** Poll `check` until it returns something other than undefined/false; fail after `ms`. */
-export async function waitFor<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, ms = WAIT_MS, every = 25): Promise<T> {
+export async function waitFor<T>(
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  what: string | (() => string),
+  ms = WAIT_MS,
+  every = 25,
+): Promise<T> {
   const deadline = Date.now() + ms
   let last: unknown
   for (;;) {
@@ -72,7 +77,10 @@ export async function waitFor<T>(check: () => T | undefined | false | Promise<T 
     } catch (error) {
       last = error
     }
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} after ${ms} ms${last ? ` (last error: ${String(last)})` : ''}`)
+    if (Date.now() > deadline) {
+      const described = typeof what === 'string' ? what : what()
+      throw new Error(`gave up waiting for ${described} after ${ms} ms${last ? ` (last error: ${String(last)})` : ''}`)
+    }
     await sleep(every)
   }
 }
@@ -121,7 +129,7 @@ export function waitForChildren(match: string, count: number, ms = WAIT_MS): Pro
   return waitFor(() => {
     const pids = childPids(match)
     return pids.length === count ? pids : undefined
-  }, `${count} ${match} process(es) (have ${childPids(match).length})`, ms)
+  }, () => `${count} ${match} process(es) (have ${childPids(match).length})`, ms)
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ async function listenWithPort(options: Parameters<typeof listen>[0] = {}): Promi
 
 // No test may leave a fixture process behind (the apps are closed after each test; closing stops children).
 afterAll(async () => {
-  await waitFor(() => childPids('/fixtures/').length === 0, `no fixture process left (have ${childPids('/fixtures/').join(', ')})`)
+  await waitFor(() => childPids('/fixtures/').length === 0, () => `no fixture process left (have ${childPids('/fixtures/').join(', ')})`)
 })
 
 function expectExitError(answer: Message, id: number): void {
@@ -168,14 +168,14 @@ describe('a child that starts slowly', () => {
   })
 
   it('with warmChildren: 1 a new session gets the child that was started ahead of time', async () => {
-    // The children wait 2 s before reading stdin and initialize may take 300 ms: only a child that was
+    // The children wait 1.5 s before reading stdin and initialize may take 300 ms: only a child that was
     // spawned ahead of time (and is past its delay) can answer in time; a child spawned for the session cannot.
     const { base, logs } = await listenLogged({
       fixture: 'slow-start-server',
       warmChildren: 1,
       initializeTimeout: 300,
       requestTimeout: 400,
-      env: { FIXTURE_START_DELAY_MS: '2000' },
+      env: { FIXTURE_START_DELAY_MS: '1500' },
     })
     const ready = (): number => stderrLines(logs).filter((line) => line.startsWith('ready slow-start-server')).length
     await waitFor(() => ready() === 1, 'the warm child to be past its start delay')

@@ -150,6 +150,8 @@ export class Session implements EventStreamOwner {
   close(): Promise<void> {
     if (this.#closed) return this.backend.exited.then(() => {})
     this.#closed = true
+    // Every request still in flight gets an answer that says why, before its stream ends.
+    this.backend.upstream.close({ message: 'The session ended before the MCP server answered' })
     for (const stream of this.#requestStreams.values()) stream.close()
     this.#requestStreams.clear()
     this.#standalone.close()

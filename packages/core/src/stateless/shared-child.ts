@@ -1,6 +1,6 @@
 import { ProxyError } from '../errors.js'
 import { ErrorCode, errorResponse } from '../jsonrpc/errors.js'
-import type { JsonRpcId, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest } from '../jsonrpc/schemas.js'
+import type { JsonRpcId, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../jsonrpc/schemas.js'
 import type { Logger } from '../logger.js'
 import { SUPPORTED_PROTOCOL_VERSIONS } from '../session/session.js'
 import { ChildUpstream, describeExit, type ChildUpstreamOptions } from '../upstream/child-upstream.js'
@@ -27,13 +27,16 @@ export interface SharedChildOptions {
   logger: Logger
 }
 
+/** A child up this long counts as healthy again: its next crash restarts after the initial delay. */
+const STABLE_AFTER_MS = 10_000
+
 const LATEST = SUPPORTED_PROTOCOL_VERSIONS[SUPPORTED_PROTOCOL_VERSIONS.length - 1]!
 
 /** A one-shot caller that turns a single answer into a promise. */
 function answerOf(): { caller: UpstreamCaller; answer: Promise<JsonRpcMessage> } {
   let resolve!: (message: JsonRpcMessage) => void
   const answer = new Promise<JsonRpcMessage>((r) => (resolve = r))
-  return { caller: { deliver: (message) => resolve(message), abandon: () => {} }, answer }
+  return { caller: { deliver: (message) => resolve(message), abandon: () => {}, streaming: false }, answer }
 }
 
 /**
@@ -49,6 +52,7 @@ export class SharedChild {
   #current: ChildUpstream | undefined
   #exits: number[] = []
   #attempt = 0
+  #upSince = 0
   #restartTimer: NodeJS.Timeout | undefined
   #logger: Logger
 
@@ -87,6 +91,11 @@ export class SharedChild {
   notify(message: JsonRpcNotification, text?: string): void {
     if (message.method === 'notifications/initialized') return // the proxy sent its own
     this.#current?.upstream.notify(message, text)
+  }
+
+  /** Forward a client's answer to a request the child sent (it came on that client's POST stream). */
+  respond(message: JsonRpcResponse, text?: string): void {
+    this.#current?.upstream.respond(message, text)
   }
 
   /** Answer a client's `initialize` from the shared handshake, at a revision the client knows. */
@@ -129,7 +138,8 @@ export class SharedChild {
         jsonrpc: '2.0',
         id: 0,
         method: 'initialize',
-        params: { protocolVersion: LATEST, capabilities: {}, clientInfo: this.#options.clientInfo },
+        // Sampling and elicitation are relayed to the client whose call caused them (see #unrouted).
+        params: { protocolVersion: LATEST, capabilities: { sampling: {}, elicitation: {} }, clientInfo: this.#options.clientInfo },
       },
       undefined,
       this.#options.initializeTimeoutMs,
@@ -144,13 +154,19 @@ export class SharedChild {
     this.initializeResult = result
     backend.upstream.notify({ jsonrpc: '2.0', method: 'notifications/initialized' })
     if (this.state !== 'stopped') this.state = 'up'
+    this.#upSince = Date.now()
   }
 
-  // Nobody can answer a server→client request in stateless mode: say so to the child, so it never waits.
-  #unrouted(backend: ChildUpstream, message: JsonRpcRequest | JsonRpcNotification, _text: string): void {
+  // A message that belongs to no request goes to the stream of the one call in flight, if there is exactly
+  // one and it can carry it (the child's message is almost surely about that call; the client answers a
+  // request with a POST that is forwarded as is: the child's ids are unique, it is the only child).
+  // Otherwise nobody can answer: a request gets an error back, so the child never waits; a notification is dropped.
+  #unrouted(backend: ChildUpstream, message: JsonRpcRequest | JsonRpcNotification, text: string): void {
+    const caller = backend.upstream.soleCaller()
+    if (caller?.streaming) return caller.deliver(message, text)
     if ('id' in message) {
-      const error = errorResponse(message.id, ErrorCode.MethodNotFound, `${message.method} cannot reach a client: the proxy runs in stateless mode`)
-      backend.upstream.respond(error)
+      const reason = caller ? 'the calling client reads a JSON answer, not a stream' : 'no single call in flight to relay it to'
+      backend.upstream.respond(errorResponse(message.id, ErrorCode.MethodNotFound, `${message.method} cannot reach a client in stateless mode: ${reason}`))
       return
     }
     this.#logger.debug({ method: message.method }, 'notification from the MCP server dropped (stateless mode)')
@@ -159,6 +175,9 @@ export class SharedChild {
   #scheduleRestart(): void {
     const { restart } = this.#options
     const now = Date.now()
+    // Backoff starts over only after a child that stayed up a while (one that dies on its first call keeps backing off).
+    if (this.#upSince > 0 && now - this.#upSince > STABLE_AFTER_MS) this.#attempt = 0
+    this.#upSince = 0
     this.#exits = this.#exits.filter((t) => now - t < restart.crashLoopWindowMs)
     this.#exits.push(now)
     const looping = this.#exits.length >= restart.crashLoopExits
@@ -167,10 +186,7 @@ export class SharedChild {
     const delay = Math.round(base * (0.5 + Math.random() / 2))
     if (looping) this.#logger.error({ exits: this.#exits.length, windowMs: restart.crashLoopWindowMs, delayMs: delay }, 'MCP server is crash-looping')
     this.#restartTimer = setTimeout(() => {
-      this.#spawnAndInitialize().then(
-        () => {
-          this.#attempt = 0
-        },
+      this.#spawnAndInitialize().catch(
         (error: unknown) => {
           this.#logger.error({ err: error }, 'MCP server restart failed')
           // No reschedule here: the failed child was stopped, and its exit schedules the next attempt.

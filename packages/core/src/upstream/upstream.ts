@@ -9,6 +9,8 @@ export interface UpstreamCaller {
   deliver(message: JsonRpcMessage, text: string): void
   /** A request of this caller will get no answer (the client cancelled it). */
   abandon(id: JsonRpcId): void
+  /** Can take server→client requests and notifications right now (an open SSE stream). */
+  readonly streaming: boolean
 }
 
 /** Where the Upstream writes: a child's stdin. */
@@ -128,6 +130,16 @@ export class Upstream {
       return
     }
     this.#armSweeper()
+  }
+
+  /** The one caller with requests in flight, if there is exactly one (the likely cause of an unrelated message). */
+  soleCaller(): UpstreamCaller | undefined {
+    let sole: UpstreamCaller | undefined
+    for (const entry of this.#pending.values()) {
+      if (sole && entry.caller !== sole) return undefined
+      sole = entry.caller
+    }
+    return sole
   }
 
   /** Forward a notification from a client. A `notifications/cancelled` is mapped to the request it names. */

@@ -20,6 +20,7 @@ export function serveStateless(context: ProxyContext, request: FastifyRequest, r
   }
   for (const { message, text } of inbound.others) {
     if ('method' in message) shared.notify(message, text)
+    else shared.respond(message, text)
   }
   if (inbound.requests.length === 0) return reply.code(202).send()
 
