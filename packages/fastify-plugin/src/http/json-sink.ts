@@ -1,5 +1,6 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import type { EventKind, StreamSink } from '@proxy/core'
+import { Connection } from './connection.js'
 
 /**
  * A plain `application/json` answer to a POST of requests (the `jsonResponse` option): collects the
@@ -8,46 +9,35 @@ import type { EventKind, StreamSink } from '@proxy/core'
  */
 export class JsonSink implements StreamSink {
   readonly streaming = false
-  #res: ServerResponse
+  #connection: Connection
   #headers: OutgoingHttpHeaders
   #batch: boolean
   #responses: string[] = []
-  #open = true
-  #closeListeners: Array<() => void> = []
 
   constructor(res: ServerResponse, headers: OutgoingHttpHeaders, batch: boolean) {
-    this.#res = res
+    this.#connection = new Connection(res)
     this.#headers = headers
     this.#batch = batch
-    res.once('close', () => this.#closed())
   }
 
   get open(): boolean {
-    return this.#open
+    return this.#connection.open
   }
 
   send(_eventId: string | undefined, data: string, kind: EventKind): void {
-    if (this.#open && kind === 'response') this.#responses.push(data)
+    if (this.#connection.open && kind === 'response') this.#responses.push(data)
   }
 
   end(): void {
-    if (!this.#open) return
+    const connection = this.#connection
+    if (!connection.open) return
     const body = this.#batch ? `[${this.#responses.join(',')}]` : (this.#responses[0] ?? '')
-    this.#res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', ...this.#headers, 'content-length': Buffer.byteLength(body) })
-    this.#res.end(body)
-    this.#closed()
+    connection.res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', ...this.#headers, 'content-length': Buffer.byteLength(body) })
+    connection.res.end(body)
+    connection.closed()
   }
 
   onClose(listener: () => void): void {
-    if (this.#open) this.#closeListeners.push(listener)
-    else listener()
-  }
-
-  #closed(): void {
-    if (!this.#open) return
-    this.#open = false
-    const listeners = this.#closeListeners
-    this.#closeListeners = []
-    for (const listener of listeners) listener()
+    this.#connection.onClose(listener)
   }
 }

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http'
 import type { OutgoingHttpHeaders } from 'node:http'
 import type { EventKind, StreamSink } from '@proxy/core'
+import { Connection } from './connection.js'
 
 export interface SseSinkOptions {
   /** Extra response headers (session id, CORS headers set by the hooks). */
@@ -32,18 +33,18 @@ export class SseSink implements StreamSink {
   readonly streaming = true
   #res: ServerResponse
   #options: SseSinkOptions
-  #open = true
+  #connection: Connection
   #started = false
   #wrote = false
   #corked = false
   #priming: string | undefined
   #timer: NodeJS.Timeout | undefined
-  #closeListeners: Array<() => void> = []
 
   constructor(res: ServerResponse, options: SseSinkOptions) {
     this.#res = res
     this.#options = options
-    res.once('close', () => this.#closed())
+    this.#connection = new Connection(res)
+    this.#connection.onClose(() => clearTimeout(this.#timer))
   }
 
   /**
@@ -51,7 +52,7 @@ export class SseSink implements StreamSink {
    * same packet, unless nothing is written within HEAD_FLUSH_MS (a long call), when it is flushed alone.
    */
   start(): void {
-    if (this.#started || !this.#open) return
+    if (this.#started || !this.#connection.open) return
     this.#started = true
     this.#res.writeHead(200, { ...SSE_HEADERS, ...this.#options.headers })
     this.#timer = setTimeout(this.#idle, HEAD_FLUSH_MS)
@@ -60,7 +61,7 @@ export class SseSink implements StreamSink {
 
   // First the head (and priming event) of a stream that is still silent, then keep-alive comments.
   #idle = (): void => {
-    if (!this.#open) return
+    if (!this.#connection.open) return
     if (this.#priming) this.#write('')
     else if (!this.#wrote) this.#res.flushHeaders()
     else this.#res.write(': keep-alive\n\n')
@@ -99,17 +100,17 @@ export class SseSink implements StreamSink {
   }
 
   get open(): boolean {
-    return this.#open
+    return this.#connection.open
   }
 
   send(eventId: string | undefined, data: string, _kind: EventKind): void {
-    if (!this.#open) return
+    if (!this.#connection.open) return
     if (!this.#started) this.start()
     const res = this.#res
     if (!this.#corked && res.writableLength > this.#options.maxQueuedBytes) {
       // A client that does not read: drop the connection, not the events (they are in the event store).
       res.destroy()
-      return this.#closed()
+      return this.#connection.closed()
     }
     if (eventId === undefined) this.#write(`event: message\ndata: ${data}\n\n`)
     // The priming event (an id, empty data) leaves with the first real event or when the stream goes quiet.
@@ -119,30 +120,20 @@ export class SseSink implements StreamSink {
 
   /** Write one event with a custom name (the legacy `endpoint` event). */
   sendNamed(event: string, data: string): void {
-    if (!this.#open) return
+    if (!this.#connection.open) return
     this.start()
     this.#write(`event: ${event}\ndata: ${data}\n\n`)
   }
 
   end(): void {
-    if (!this.#open) return
+    if (!this.#connection.open) return
     this.start()
     if (this.#priming) this.#write('')
     this.#res.end()
-    this.#closed()
+    this.#connection.closed()
   }
 
   onClose(listener: () => void): void {
-    if (this.#open) this.#closeListeners.push(listener)
-    else listener()
-  }
-
-  #closed(): void {
-    if (!this.#open) return
-    this.#open = false
-    clearTimeout(this.#timer)
-    const listeners = this.#closeListeners
-    this.#closeListeners = []
-    for (const listener of listeners) listener()
+    this.#connection.onClose(listener)
   }
 }
