@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config'
 // sources through the "@proxy/source" export condition, so tests never depend on a stale build.
 const shared = {
   // Inherit the root's test options (timeouts, reporters) in every project.
-  extends: true,
+  extends: true as const,
   resolve: { conditions: ['@proxy/source'] },
   ssr: { resolve: { conditions: ['@proxy/source'] } },
 }
