@@ -1,35 +1,63 @@
 import { readFileSync } from 'node:fs'
-import Fastify, { LogController, type FastifyInstance } from 'fastify'
+import type { Writable } from 'node:stream'
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import mcpProxy from '@proxy/fastify-plugin'
 import pretty from 'pino-pretty'
-import type { CliOptions } from './parse-args.js'
+import type { RunConfig } from './parse-args.js'
 
-/** Headers whose values are secrets: never written to the log. */
-const REDACT = ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie']
+/** Where secrets could appear in a log line: never written, whatever the level. */
+export const REDACT = ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie', 'headers.authorization', 'headers["x-api-key"]']
 
-/** Build the Fastify app: logger on stderr, HTTPS if asked, the proxy plugin registered. */
-export async function buildApp(options: CliOptions): Promise<FastifyInstance> {
-  const usePretty = options.logFormat === 'pretty' || (options.logFormat === undefined && process.stderr.isTTY === true)
-  const stream = usePretty ? pretty({ destination: 2, colorize: process.stderr.isTTY === true, ignore: 'pid,hostname' }) : process.stderr
-  const app = Fastify({
-    logger: { level: options.logLevel, redact: REDACT, stream },
-    // Per-request lines ("incoming request", "request completed") only with --verbose.
-    logController: new LogController({ disableRequestLogging: options.logLevel !== 'debug' }),
-    // Streams are ended by the plugin before close; idle keep-alive sockets must not hold shutdown.
+/** Logs go to stderr (stdout stays clean): readable on a terminal, one JSON object per line otherwise. */
+function logStream(config: RunConfig): Writable {
+  const isTTY = process.stderr.isTTY === true
+  const format = config.logFormat ?? (isTTY ? 'pretty' : 'json')
+  if (format === 'json') return process.stderr
+  // sync: the last lines before process.exit() are not lost.
+  return pretty({ destination: 2, sync: true, colorize: isTTY, translateTime: 'SYS:HH:MM:ss.l' })
+}
+
+function readPem(path: string, flag: string): Buffer {
+  try {
+    return readFileSync(path)
+  } catch (error) {
+    throw new Error(`cannot read the ${flag} file ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { cause: error })
+  }
+}
+
+/** Fastify options of the CLI: logger, HTTPS, keep-alive, and a close that idle sockets cannot hold up. */
+export function serverOptions(config: RunConfig): FastifyServerOptions & { https?: { cert: Buffer; key: Buffer; ca?: Buffer } } {
+  const { tls } = config
+  return {
+    logger: {
+      level: config.logLevel,
+      redact: REDACT,
+      // No pid/hostname on every line: `childPid` and `session` are what a reader needs.
+      base: null,
+      stream: logStream(config),
+    },
+    // "incoming request" / "request completed" lines only with --verbose.
+    logController: new LogController({ disableRequestLogging: config.logLevel !== 'debug' }),
+    // The plugin ends open streams in preClose; idle keep-alive sockets must not hold close() open.
     forceCloseConnections: true,
-    keepAliveTimeout: options.keepAliveTimeout,
-    // SSE streams are long-lived: no whole-request deadline (bodies are bounded by --max-body-size).
+    keepAliveTimeout: config.keepAliveTimeout,
+    // SSE responses live long: no whole-request deadline (bodies are bounded by --max-body-size).
     requestTimeout: 0,
-    ...(options.https
+    ...(tls
       ? {
           https: {
-            cert: readFileSync(options.https.cert),
-            key: readFileSync(options.https.key),
-            ...(options.https.ca ? { ca: readFileSync(options.https.ca) } : {}),
+            cert: readPem(tls.cert, '--ssl-cert'),
+            key: readPem(tls.key, '--ssl-key'),
+            ...(tls.ca === undefined ? {} : { ca: readPem(tls.ca, '--ssl-ca') }),
           },
         }
       : {}),
-  })
-  await app.register(mcpProxy, options.plugin)
+  }
+}
+
+/** Build the app: Fastify with its logger, and the proxy plugin registered with the options given. */
+export async function buildApp(config: RunConfig): Promise<FastifyInstance> {
+  const app = Fastify(serverOptions(config)) as unknown as FastifyInstance
+  await app.register(mcpProxy, config.plugin)
   return app
 }

@@ -1,57 +1,82 @@
 #!/usr/bin/env node
-// mcp-proxy: parse flags, build the app, listen, handle signals. Everything else lives in the plugin.
+// mcp-proxy: parse flags and environment → build Fastify with the proxy plugin → listen → handle signals.
+// Everything the proxy does lives in @proxy/fastify-plugin and @proxy/core; this file only wires.
+import type { FastifyInstance } from 'fastify'
 import { isLoopback } from '@proxy/fastify-plugin'
 import { buildApp } from './build-app.js'
 import { helpText } from './help.js'
-import { parseArgs, UsageError, type CliOptions } from './parse-args.js'
-import { handleShutdown } from './shutdown.js'
+import { parseArgs, UsageError, type ParseResult, type RunConfig } from './parse-args.js'
+import { exitOnEarlySignals, handleShutdown } from './shutdown.js'
 import { versionText } from './version.js'
 
-function fail(code: number, message: string): never {
+/** One line on stderr, no stack trace, and the exit code: 2 for usage errors, 1 for runtime ones. */
+function fail(code: 1 | 2, message: string): never {
   process.stderr.write(`mcp-proxy: error: ${message}\n`)
   process.exit(code)
 }
 
-function describeStartError(error: unknown, options: CliOptions): string {
+function describeStartError(error: unknown, config: RunConfig): string {
   const e = error as NodeJS.ErrnoException
-  if (e.code === 'EADDRINUSE') return `port ${options.port} is already in use on ${options.host}`
-  if (e.code === 'EADDRNOTAVAIL') return `cannot bind ${options.host}: no such address on this machine`
-  if (e.code === 'EACCES') return `not allowed to bind ${options.host}:${options.port}`
-  if (e.code === 'ENOENT' && typeof e.path === 'string') return `cannot read ${e.path}`
-  return e.message || String(error)
+  switch (e.code) {
+    case 'EADDRINUSE':
+      return `cannot listen on ${config.host}:${config.port}: the port is already in use`
+    case 'EADDRNOTAVAIL':
+      return `cannot listen on ${config.host}: not an address of this machine`
+    case 'EACCES':
+      return `cannot listen on ${config.host}:${config.port}: permission denied`
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `cannot listen on ${config.host}: unknown host name`
+    default:
+      return e instanceof Error ? e.message : String(error)
+  }
 }
 
-async function main(): Promise<void> {
-  let options: CliOptions
-  try {
-    options = parseArgs(process.argv.slice(2), process.env)
-  } catch (error) {
-    if (error instanceof UsageError) fail(2, error.message)
-    throw error
-  }
-  if (options.help) return void process.stdout.write(helpText())
-  if (options.version) return void process.stdout.write(versionText() + '\n')
-
-  let app
-  try {
-    app = await buildApp(options)
-    await app.listen({ host: options.host, port: options.port })
-  } catch (error) {
-    await app?.close().catch(() => {})
-    fail(1, describeStartError(error, options))
-  }
-  if (!isLoopback(options.host) && !options.plugin.apiKey) {
-    app.log.warn({ host: options.host }, 'listening on a non-loopback address without --api-key: anyone who can reach it can run the MCP server')
-  }
+function baseUrl(app: FastifyInstance, config: RunConfig): string {
   const address = app.server.address()
-  const port = typeof address === 'object' && address ? address.port : options.port
-  const base = `${options.https ? 'https' : 'http'}://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`
-  const { streamEndpoint = '/mcp', sseEndpoint = '/sse' } = options.plugin
-  app.log.info(
-    { streamable: streamEndpoint ? base + streamEndpoint : null, sse: sseEndpoint ? base + sseEndpoint : null, command: options.plugin.command },
-    `mcp-proxy listening on ${base}`,
-  )
-  handleShutdown(app, (options.plugin.stopGrace ?? 2000) * 3 + 3000, options.exitOnStdinClose)
+  const port = typeof address === 'object' && address !== null ? address.port : config.port
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host
+  return `${config.tls ? 'https' : 'http'}://${host}:${port}`
 }
 
-main().catch((error: unknown) => fail(1, (error as Error).message ?? String(error)))
+async function start(config: RunConfig, warnings: string[]): Promise<void> {
+  const removeEarlyHandlers = exitOnEarlySignals()
+  let app: FastifyInstance | undefined
+  try {
+    app = await buildApp(config)
+    for (const warning of warnings) app.log.warn(warning)
+    // ready() spawns the warm children first: a command that cannot be started fails here, not later.
+    await app.listen({ host: config.host, port: config.port })
+  } catch (error) {
+    const message = describeStartError(error, config)
+    // Stop what was started (warm children), but never wait long for it.
+    if (app) await Promise.race([app.close().catch(() => {}), new Promise((resolve) => setTimeout(resolve, config.shutdownTimeout).unref())])
+    fail(1, message)
+  }
+  removeEarlyHandlers()
+  handleShutdown(app, { timeoutMs: config.shutdownTimeout, exitOnStdinClose: config.exitOnStdinClose })
+
+  const { resolved } = config
+  const base = baseUrl(app, config)
+  const streamable = resolved.streamEndpoint ? base + resolved.streamEndpoint : undefined
+  const sse = resolved.sseEndpoint && !resolved.stateless ? base + resolved.sseEndpoint : undefined
+  const served = [streamable && `${streamable} (Streamable HTTP)`, sse && `${sse} (HTTP+SSE)`].filter(Boolean).join(', ')
+  app.log.info({ streamable, sse, mode: resolved.stateless ? 'stateless' : 'session', command: resolved.command.command }, `MCP proxy ready: ${served}`)
+  if (!isLoopback(config.host) && resolved.apiKey === undefined) {
+    app.log.warn(
+      { host: config.host },
+      `listening on ${config.host} without an API key: anyone who can reach this port can use the MCP server; set --api-key (MCP_PROXY_API_KEY)`,
+    )
+  }
+}
+
+let parsed: ParseResult
+try {
+  parsed = parseArgs(process.argv.slice(2), process.env)
+} catch (error) {
+  if (error instanceof UsageError) fail(2, error.message)
+  throw error
+}
+if (parsed.action === 'help') process.stdout.write(helpText())
+else if (parsed.action === 'version') process.stdout.write(versionText())
+else await start(parsed.config, parsed.warnings).catch((error: unknown) => fail(1, error instanceof Error ? error.message : String(error)))

@@ -1,68 +1,131 @@
-/** How a flag's text becomes a value. */
-export type FlagType = 'string' | 'integer' | 'boolean' | 'list'
+import type { McpProxyOptions } from '@proxy/fastify-plugin'
 
-/** One command-line flag: its names, its environment variable, and what it means. */
+/**
+ * How a flag's value is read. `list` is comma-separated (a repeated flag adds to the list); `boolean`
+ * takes no value on the command line (`--flag`, `--flag=false`, `--no-flag`) and `true|false|1|0|yes|no`
+ * in the environment.
+ */
+export type FlagType = 'string' | 'boolean' | 'integer' | 'list' | 'choice'
+
+export type FlagGroup = 'Server' | 'MCP server (the child)' | 'Transports' | 'Limits and timeouts' | 'Logging' | 'Information'
+
+/** One command-line flag: every name it answers to, how its value is read, and its help. */
 export interface Flag {
-  /** The kebab-case name (`--api-key`). */
+  /** Canonical kebab-case name, without dashes. */
   name: string
-  /** Other accepted spellings: the original mcp-proxy's camelCase names, short forms. */
-  aliases: string[]
+  /** Other accepted names (camelCase of punkpeye's mcp-proxy, old names). Each also gets an env variable. */
+  aliases: readonly string[]
   type: FlagType
-  /** Shown in `--help` and the README. */
+  choices?: readonly string[]
+  /** Placeholder of the value in help. */
+  value?: string
+  group: FlagGroup
   help: string
-  /** Shown in `--help`; the value itself comes from the plugin's defaults unless said here. */
+  /** The plugin option this flag sets: help shows that option's default, resolved by the plugin itself. */
+  option?: keyof McpProxyOptions
+  /** Default shown in help for what the CLI decides itself (the plugin has no such option). */
   default?: string
-  /** Restricts a string flag to these values. */
-  choices?: string[]
+  /** Read from the environment too (`MCP_PROXY_<NAME>`). @default true */
+  env?: boolean
 }
 
-const flag = (name: string, type: FlagType, help: string, extra: Partial<Flag> = {}): Flag => ({ name, aliases: [], type, help, ...extra })
+/** What the CLI itself decides (the plugin does not listen): where to listen, and HTTP keep-alive. */
+export const CLI_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 3000,
+  /** Like the original: Node's default (5 s; Fastify's 72 s) cuts idle MCP sessions. */
+  keepAliveTimeout: 300_000,
+} as const
 
-/** Every flag the CLI takes. Each is also read from `MCP_PROXY_<NAME>` (upper snake case); a flag wins. */
+/**
+ * Every flag, in help order. The CLI passes a plugin option only when its flag (or env variable) is
+ * given, so the defaults live in one place: `@proxy/fastify-plugin`'s `resolveOptions`.
+ */
 export const FLAGS: readonly Flag[] = [
-  flag('host', 'string', 'Interface to bind. Binding a non-loopback address without --api-key prints a warning.', { default: '127.0.0.1' }),
-  flag('port', 'integer', 'Port to listen on (0 picks a free port).', { default: '3000' }),
-  flag('command', 'string', 'The stdio MCP server to spawn (or give it after `--`).'),
-  flag('args', 'list', 'Comma-separated arguments of --command.'),
-  flag('cwd', 'string', "Working directory of the MCP server (default: the proxy's)."),
-  flag('env', 'list', 'Comma-separated KEY=VALUE entries added to the MCP server\'s environment.'),
-  flag('shell', 'boolean', 'Spawn the command through the system shell (needed for npx.cmd on Windows).'),
-  flag('stateless', 'boolean', 'No sessions: one shared MCP server initialized once; GET and DELETE answer 405.'),
-  flag('api-key', 'string', 'Require this key as X-API-Key or Authorization: Bearer (not on /ping, /ready, CORS preflights).', { aliases: ['apiKey'] }),
-  flag('server', 'string', 'Serve only one transport: sse (legacy /sse) or stream (Streamable HTTP /mcp).', { choices: ['sse', 'stream'] }),
-  flag('stream-endpoint', 'string', 'Path of the Streamable HTTP endpoint.', { aliases: ['streamEndpoint'], default: '/mcp' }),
-  flag('sse-endpoint', 'string', 'Path of the legacy HTTP+SSE endpoint.', { aliases: ['sseEndpoint'], default: '/sse' }),
-  flag('messages-endpoint', 'string', 'Path legacy SSE clients POST their messages to.', { aliases: ['messagesEndpoint'], default: '/messages' }),
-  flag('allowed-origins', 'list', 'Origins allowed (scheme://host or scheme://host:port; * for any).', { default: 'loopback origins when bound to loopback, else none' }),
-  flag('allowed-hosts', 'list', 'Host header values allowed (name or name:port; * for any).', { default: 'loopback names when bound to loopback, else any' }),
-  flag('json-response', 'boolean', 'Answer request POSTs with application/json instead of an SSE stream.'),
-  flag('max-body-size', 'integer', 'Largest request body in bytes (413 above).', { aliases: ['maxBodySize'], default: '4194304' }),
-  flag('max-sessions', 'integer', 'Most sessions (and so children) at once; one more gets 503.', { default: '1000' }),
-  flag('session-idle-timeout', 'integer', 'Close a session idle this many ms with no open stream (0 = never).', { aliases: ['sessionIdleTimeout'], default: '1800000' }),
-  flag('event-store-max-events', 'integer', 'Events kept per session for Last-Event-ID replay (0 disables resumability).', { aliases: ['eventStoreMaxEvents'], default: '1000' }),
-  flag('event-store-max-bytes', 'integer', 'Bytes of events kept per session.', { default: '8388608' }),
-  flag('max-queued-bytes', 'integer', 'Bytes that may queue for a slow SSE client before its connection is closed.', { default: '8388608' }),
-  flag('max-line-length', 'integer', 'Longest line the MCP server may write, in characters (longer lines are dropped).', { default: '33554432' }),
-  flag('request-timeout', 'integer', 'A request with no answer and no progress for this many ms fails and is cancelled.', { aliases: ['requestTimeout'], default: '300000' }),
-  flag('max-request-timeout', 'integer', 'Progress resets --request-timeout, but never past this many ms.', { default: '3600000' }),
-  flag('initialize-timeout', 'integer', 'How long the MCP server may take to answer initialize, in ms.', { default: '60000' }),
-  flag('stop-grace', 'integer', 'Grace of each step of the stop ladder (stdin end, SIGTERM, SIGKILL), in ms.', { default: '2000' }),
-  flag('warm-children', 'integer', 'MCP servers spawned ahead of time for new sessions.', { default: '1' }),
-  flag('keep-alive-interval', 'integer', 'Interval of SSE keep-alive comments, in ms (0 = none).', { default: '15000' }),
-  flag('keep-alive-timeout', 'integer', 'HTTP keep-alive timeout of idle connections, in ms.', { aliases: ['keepAliveTimeout'], default: '300000' }),
-  flag('session-id-prefix', 'string', 'Prefix of every session id (an instance tag for load balancers).'),
-  flag('ssl-cert', 'string', 'PEM certificate file: serve HTTPS.', { aliases: ['sslCert'] }),
-  flag('ssl-key', 'string', 'PEM private key file for --ssl-cert.', { aliases: ['sslKey'] }),
-  flag('ssl-ca', 'string', 'PEM CA bundle file for --ssl-cert.', { aliases: ['sslCa'] }),
-  flag('exit-on-stdin-close', 'boolean', 'Exit when the proxy\'s own stdin closes (for supervisors that rely on it).'),
-  flag('log-format', 'string', 'Log format on stderr.', { choices: ['pretty', 'json'], default: 'pretty on a terminal, else json' }),
-  flag('verbose', 'boolean', 'Debug logging: one line per message (never bodies or secrets).', { aliases: ['debug'] }),
-  flag('quiet', 'boolean', 'Log errors only.'),
-  flag('help', 'boolean', 'Show this help.', { aliases: ['h'] }),
-  flag('version', 'boolean', 'Show version, git commit and Node version.', { aliases: ['v'] }),
+  // Server
+  { name: 'host', aliases: [], type: 'string', value: 'ADDRESS', group: 'Server', default: CLI_DEFAULTS.host, help: 'Interface to bind. 0.0.0.0 or :: listens on every interface (then set --api-key).' },
+  { name: 'port', aliases: [], type: 'integer', value: 'PORT', group: 'Server', default: String(CLI_DEFAULTS.port), help: 'TCP port to listen on (0 picks a free one).' },
+  { name: 'api-key', aliases: ['apiKey'], type: 'string', value: 'KEY', group: 'Server', option: 'apiKey', help: 'Require this key on every request but /ping, /ready and CORS preflights: "X-API-Key: KEY" or "Authorization: Bearer KEY". Never passed to the child.' },
+  { name: 'allowed-origins', aliases: ['allowedOrigins'], type: 'list', value: 'LIST', group: 'Server', option: 'allowedOrigins', help: 'Origins allowed to call (Origin header), comma-separated: scheme://host (any port) or scheme://host:port; * allows any. Default: loopback origins when bound to loopback, else none.' },
+  { name: 'allowed-hosts', aliases: ['allowedHosts'], type: 'list', value: 'LIST', group: 'Server', option: 'allowedHosts', help: 'Host header values accepted, comma-separated: name (any port) or name:port; * allows any. Default: loopback names when bound to loopback, else any.' },
+  { name: 'ssl-cert', aliases: ['sslCert'], type: 'string', value: 'FILE', group: 'Server', help: 'PEM certificate: serve HTTPS (needs --ssl-key).' },
+  { name: 'ssl-key', aliases: ['sslKey'], type: 'string', value: 'FILE', group: 'Server', help: 'PEM private key of --ssl-cert.' },
+  { name: 'ssl-ca', aliases: ['sslCa'], type: 'string', value: 'FILE', group: 'Server', help: 'PEM CA bundle sent with the certificate chain.' },
+  { name: 'keep-alive-timeout', aliases: ['keepAliveTimeout'], type: 'integer', value: 'MS', group: 'Server', default: String(CLI_DEFAULTS.keepAliveTimeout), help: 'Idle time before a keep-alive HTTP connection is closed (Node\'s 5 s cut sessions of the original).' },
+  { name: 'graceful-shutdown-timeout', aliases: ['gracefulShutdownTimeout'], type: 'integer', value: 'MS', group: 'Server', default: 'stop-grace × 3 + 3000', help: 'On SIGINT/SIGTERM, exit 1 if closing takes longer than this.' },
+  { name: 'exit-on-stdin-close', aliases: ['exitOnStdinClose'], type: 'boolean', group: 'Server', default: 'false', help: 'Shut down when the proxy\'s own stdin ends (run as a child of another program). Otherwise stdin is ignored.' },
+
+  // The child
+  { name: 'command', aliases: [], type: 'string', value: 'COMMAND', group: 'MCP server (the child)', help: 'The MCP server to run, split on spaces like the original port (--command "npx -y pkg"). Or give it after --.' },
+  { name: 'args', aliases: [], type: 'list', value: 'LIST', group: 'MCP server (the child)', option: 'args', help: 'Comma-separated arguments, appended to --command.' },
+  { name: 'cwd', aliases: [], type: 'string', value: 'DIR', group: 'MCP server (the child)', option: 'cwd', help: 'Working directory of the child. Default: the proxy\'s.' },
+  { name: 'env', aliases: [], type: 'list', value: 'K=V,…', group: 'MCP server (the child)', option: 'env', help: 'Comma-separated KEY=VALUE entries added to the child\'s environment (repeatable).' },
+  { name: 'inherit-env', aliases: ['inheritEnv'], type: 'boolean', group: 'MCP server (the child)', option: 'inheritEnv', help: 'Pass the proxy\'s environment to the child, minus MCP_PROXY_* and the API key (--no-inherit-env: only --env).' },
+  { name: 'shell', aliases: [], type: 'boolean', group: 'MCP server (the child)', option: 'shell', help: 'Spawn through the system shell (npx.cmd on Windows).' },
+  { name: 'warm-children', aliases: ['warmChildren'], type: 'integer', value: 'N', group: 'MCP server (the child)', option: 'warmChildren', help: 'Children started ahead of time for new sessions (0: start on initialize).' },
+  { name: 'stop-grace', aliases: ['stopGrace'], type: 'integer', value: 'MS', group: 'MCP server (the child)', option: 'stopGrace', help: 'Each step of stopping a child: stdin end, then SIGTERM, then SIGKILL.' },
+
+  // Transports
+  { name: 'stateless', aliases: [], type: 'boolean', group: 'Transports', option: 'stateless', help: 'No sessions: one shared child, POST only (GET gets 405), no legacy SSE.' },
+  { name: 'server', aliases: [], type: 'choice', choices: ['sse', 'stream'], value: 'sse|stream', group: 'Transports', default: 'both', help: 'Serve only one transport: sse (/sse + /messages) or stream (/mcp).' },
+  { name: 'endpoint', aliases: [], type: 'string', value: 'PATH', group: 'Transports', help: 'Path of the one transport chosen by --server.' },
+  { name: 'stream-endpoint', aliases: ['streamEndpoint'], type: 'string', value: 'PATH', group: 'Transports', option: 'streamEndpoint', help: 'Path of the Streamable HTTP endpoint.' },
+  { name: 'sse-endpoint', aliases: ['sseEndpoint'], type: 'string', value: 'PATH', group: 'Transports', option: 'sseEndpoint', help: 'Path of the legacy HTTP+SSE stream.' },
+  { name: 'messages-endpoint', aliases: ['messagesEndpoint'], type: 'string', value: 'PATH', group: 'Transports', option: 'messagesEndpoint', help: 'Path where legacy SSE clients POST their messages.' },
+  { name: 'json-response', aliases: ['jsonResponse', 'enableJsonResponse'], type: 'boolean', group: 'Transports', option: 'jsonResponse', help: 'Answer POSTed requests with one application/json body instead of an SSE stream.' },
+  { name: 'session-id-prefix', aliases: ['sessionIdPrefix'], type: 'string', value: 'TAG', group: 'Transports', option: 'sessionIdPrefix', help: 'Prefix of every session id (an instance tag for load balancers).' },
+  { name: 'event-store', aliases: ['eventStore'], type: 'boolean', group: 'Transports', default: 'true', help: 'Keep events for Last-Event-ID replay (--no-event-store: same as --event-store-max-events 0).' },
+  { name: 'event-store-max-events', aliases: ['eventStoreMaxEvents'], type: 'integer', value: 'N', group: 'Transports', option: 'eventStoreMaxEvents', help: 'Events kept per session for replay; 0 disables resumability.' },
+  { name: 'event-store-max-bytes', aliases: ['eventStoreMaxBytes'], type: 'integer', value: 'BYTES', group: 'Transports', option: 'eventStoreMaxBytes', help: 'Bytes of events kept per session.' },
+  { name: 'keep-alive-interval', aliases: ['keepAliveInterval'], type: 'integer', value: 'MS', group: 'Transports', option: 'keepAliveInterval', help: 'SSE comment sent on idle open streams; 0: none.' },
+  { name: 'retry-interval', aliases: ['retryInterval'], type: 'integer', value: 'MS', group: 'Transports', option: 'retryInterval', help: 'The SSE retry hint given to clients.' },
+
+  // Limits and timeouts
+  { name: 'max-body-size', aliases: ['maxBodySize'], type: 'integer', value: 'BYTES', group: 'Limits and timeouts', option: 'maxBodySize', help: 'Largest request body; larger gets 413 before it is read.' },
+  { name: 'max-sessions', aliases: ['maxSessions'], type: 'integer', value: 'N', group: 'Limits and timeouts', option: 'maxSessions', help: 'Sessions (so children) at once; one more gets 503.' },
+  { name: 'session-idle-timeout', aliases: ['sessionIdleTimeout'], type: 'integer', value: 'MS', group: 'Limits and timeouts', option: 'sessionIdleTimeout', help: 'Close a session idle this long with no open stream; 0: never.' },
+  { name: 'request-timeout', aliases: ['requestTimeout'], type: 'integer', value: 'MS', group: 'Limits and timeouts', option: 'requestTimeout', help: 'A request with no answer and no progress this long fails (and is cancelled).' },
+  { name: 'max-request-timeout', aliases: ['maxRequestTimeout'], type: 'integer', value: 'MS', group: 'Limits and timeouts', option: 'maxRequestTimeout', help: 'Progress resets --request-timeout, but never past this total.' },
+  { name: 'initialize-timeout', aliases: ['initializeTimeout', 'connection-timeout', 'connectionTimeout'], type: 'integer', value: 'MS', group: 'Limits and timeouts', option: 'initializeTimeout', help: 'How long a child may take to answer initialize.' },
+  { name: 'max-line-length', aliases: ['maxLineLength'], type: 'integer', value: 'CHARS', group: 'Limits and timeouts', option: 'maxLineLength', help: 'Longest stdout line of the child; longer lines are dropped.' },
+  { name: 'max-queued-bytes', aliases: ['maxQueuedBytes'], type: 'integer', value: 'BYTES', group: 'Limits and timeouts', option: 'maxQueuedBytes', help: 'Bytes queued for a slow SSE client before its connection is closed (events stay replayable).' },
+
+  // Logging
+  { name: 'verbose', aliases: ['debug'], type: 'boolean', group: 'Logging', default: 'false', help: 'Debug logging: every request and message (never bodies or secrets).' },
+  { name: 'quiet', aliases: [], type: 'boolean', group: 'Logging', default: 'false', help: 'Log errors only.' },
+  { name: 'log-format', aliases: ['logFormat'], type: 'choice', choices: ['pretty', 'json'], value: 'pretty|json', group: 'Logging', default: 'pretty on a terminal, else json', help: 'Log lines on stderr: readable, or one JSON object per line.' },
+
+  // Information
+  { name: 'help', aliases: ['h'], type: 'boolean', group: 'Information', env: false, help: 'Show this help and exit.' },
+  { name: 'version', aliases: ['v'], type: 'boolean', group: 'Information', env: false, help: 'Show version, git commit and Node version, and exit.' },
 ]
 
-/** The environment variable of a flag: `MCP_PROXY_` and the name in upper snake case. */
-export function envName(flag: Flag): string {
-  return 'MCP_PROXY_' + flag.name.replace(/-/g, '_').toUpperCase()
+/**
+ * Flags of punkpeye's mcp-proxy whose feature this proxy does not have: named in the error, so a
+ * copied command line fails with a reason instead of "unknown flag".
+ */
+export const UNSUPPORTED_FLAGS: Readonly<Record<string, string>> = {
+  tunnel: 'public tunnels are not built in; put a tunnel (or a reverse proxy) in front of the proxy',
+  tunnelSubdomain: 'public tunnels are not built in',
+  modern: 'the 2026-07-28 protocol is not served yet; clients fall back to initialize',
+  upstreamProtocol: 'the child is always spoken to with initialize',
+  corsAddAllowedHeader: 'CORS allows the MCP headers, X-API-Key and Authorization already; use --allowed-origins for origins',
 }
+
+/** `api-key` → `API_KEY`, `sseEndpoint` → `SSE_ENDPOINT`. */
+export function upperSnake(name: string): string {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/-/g, '_')
+    .toUpperCase()
+}
+
+/** Environment variables a flag is read from: `MCP_PROXY_` + each of its names in upper snake case. */
+export function envNames(flag: Flag): string[] {
+  if (flag.env === false) return []
+  const names = [flag.name, ...flag.aliases].filter((n) => n.length > 1).map((n) => `MCP_PROXY_${upperSnake(n)}`)
+  return [...new Set(names)]
+}
+
+/** Flags by every name they answer to (`--name`, `--alias`). */
+export const FLAG_INDEX: ReadonlyMap<string, Flag> = new Map(FLAGS.flatMap((flag) => [flag.name, ...flag.aliases].map((n) => [n, flag] as const)))

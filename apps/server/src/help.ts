@@ -1,28 +1,74 @@
-import { envName, FLAGS } from './flags.js'
+import { resolveOptions, type ResolvedOptions } from '@proxy/fastify-plugin'
+import { envNames, FLAGS, type Flag, type FlagGroup } from './flags.js'
+
+// The plugin's defaults, as the plugin itself resolves them: help never repeats a number by hand.
+const PLUGIN_DEFAULTS: ResolvedOptions = resolveOptions({ command: 'unused' })
+
+/** The default a flag shows in help: the CLI's own, or the plugin option's resolved default. */
+export function defaultOf(flag: Flag): string | undefined {
+  if (flag.default !== undefined) return flag.default
+  if (!flag.option) return undefined
+  // `args`, `cwd` and `shell` are resolved into `command`.
+  const { command } = PLUGIN_DEFAULTS
+  const value: unknown = flag.option in command ? command[flag.option as keyof typeof command] : PLUGIN_DEFAULTS[flag.option as keyof ResolvedOptions]
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value)
+  if (typeof value === 'string' && value !== '') return value
+  return undefined
+}
+
+/** Word-wrap `text` to `width` columns, every line indented by `indent`. */
+function wrap(text: string, indent: number, width = 100): string[] {
+  const lines: string[] = []
+  let line = ''
+  for (const word of text.split(' ')) {
+    if (line !== '' && indent + line.length + 1 + word.length > width) {
+      lines.push(' '.repeat(indent) + line)
+      line = word
+    } else {
+      line = line === '' ? word : `${line} ${word}`
+    }
+  }
+  if (line !== '') lines.push(' '.repeat(indent) + line)
+  return lines
+}
+
+function usageOf(flag: Flag): string {
+  const names = [flag.name, ...flag.aliases].map((n) => (n.length === 1 ? `-${n}` : `--${n}`)).join(', ')
+  return flag.type === 'boolean' ? names : `${names} ${flag.value ?? 'VALUE'}`
+}
 
 /** The `--help` text, generated from the flag table. */
 export function helpText(): string {
-  const rows = FLAGS.map((f) => {
-    const names = [f.name, ...f.aliases].map((n) => (n.length === 1 ? `-${n}` : `--${n}`)).join(', ')
-    const value = f.type === 'boolean' ? '' : f.choices ? ` <${f.choices.join('|')}>` : f.type === 'integer' ? ' <n>' : f.type === 'list' ? ' <a,b,…>' : ' <value>'
-    const notes = [f.default === undefined ? '' : `default: ${f.default}`, f.name === 'help' || f.name === 'version' ? '' : `env: ${envName(f)}`]
-      .filter(Boolean)
-      .join('; ')
-    return `  ${names}${value}\n      ${f.help}${notes ? ` (${notes})` : ''}`
-  })
-  return [
+  const lines = [
     'mcp-proxy: serve a stdio MCP server over Streamable HTTP (/mcp) and legacy HTTP+SSE (/sse).',
     '',
     'Usage:',
     '  mcp-proxy [options] -- <command> [args…]',
     '  mcp-proxy <command> [args…]',
-    '  mcp-proxy [options] --command <command> --args a,b,c',
+    '  mcp-proxy [options] --command <command> [--args a,b,c]',
     '',
-    'Options (every one can also be set as MCP_PROXY_<NAME>; flags win):',
-    ...rows,
+    'Every flag can also be set in the environment as MCP_PROXY_<NAME> (upper snake case of the flag or',
+    'of an alias: MCP_PROXY_API_KEY, MCP_PROXY_PORT…); a flag on the command line wins. Booleans take',
+    '--flag, --flag=false or --no-flag; durations are in milliseconds.',
+  ]
+  const groups = new Map<FlagGroup, Flag[]>()
+  for (const flag of FLAGS) groups.set(flag.group, [...(groups.get(flag.group) ?? []), flag])
+  for (const [group, flags] of groups) {
+    lines.push('', `${group}:`)
+    for (const flag of flags) {
+      const notes = [defaultOf(flag) === undefined ? '' : `default: ${defaultOf(flag)}`, envNames(flag)[0] ?? '']
+        .filter((n) => n !== '')
+        .join('; ')
+      lines.push(`  ${usageOf(flag)}`, ...wrap(`${flag.help}${notes ? ` [${notes}]` : ''}`, 6))
+    }
+  }
+  lines.push(
     '',
-    'Example:',
-    '  mcp-proxy --port 3000 -- npx -y @modelcontextprotocol/server-everything',
+    'Examples:',
+    '  mcp-proxy -- npx -y @modelcontextprotocol/server-everything',
+    '  mcp-proxy --port 8080 --api-key "$KEY" --host 0.0.0.0 -- python -u server.py',
+    '  MCP_PROXY_STATELESS=true mcp-proxy node server.js',
     '',
-  ].join('\n')
+  )
+  return lines.join('\n')
 }

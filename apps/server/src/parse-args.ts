@@ -1,147 +1,230 @@
-import type { McpProxyOptions } from '@proxy/fastify-plugin'
-import { envName, FLAGS, type Flag } from './flags.js'
+import { FST_MCP_PROXY_INVALID_OPTIONS, resolveOptions, type McpProxyOptions, type ResolvedOptions } from '@proxy/fastify-plugin'
+import { CLI_DEFAULTS, envNames, FLAG_INDEX, FLAGS, UNSUPPORTED_FLAGS, type Flag } from './flags.js'
 
 /** A mistake in the command line or the environment: one line for the user, exit code 2. */
 export class UsageError extends Error {
-  readonly code = 'MCP_PROXY_USAGE'
+  override readonly name = 'UsageError'
 }
 
-/** Everything the CLI needs, resolved once from argv and the environment. */
-export interface CliOptions {
-  help: boolean
-  version: boolean
+/** Everything the CLI needs to run, resolved once from argv and the environment. */
+export interface RunConfig {
+  /** Address to listen on. */
   host: string
   port: number
+  /** Options for the plugin: only what a flag or variable set (the plugin fills in its defaults). */
   plugin: McpProxyOptions
-  https: { cert: string; key: string; ca?: string } | undefined
+  /** The same options as the plugin will see them, defaults filled in (endpoints, stop grace…). */
+  resolved: ResolvedOptions
+  /** PEM file paths; set = serve HTTPS. */
+  tls: { cert: string; key: string; ca?: string } | undefined
   keepAliveTimeout: number
+  /** After SIGINT/SIGTERM, exit 1 if closing has not finished by then. */
+  shutdownTimeout: number
   logLevel: 'debug' | 'info' | 'error'
+  /** undefined = pretty on a terminal, else json (decided where the terminal is known). */
   logFormat: 'pretty' | 'json' | undefined
   exitOnStdinClose: boolean
 }
 
+export type ParseResult =
+  | { action: 'help' }
+  | { action: 'version' }
+  | { action: 'run'; config: RunConfig; warnings: string[] }
+
 type Value = string | number | boolean | string[]
 
-const byName = new Map<string, Flag>()
-for (const f of FLAGS) for (const name of [f.name, ...f.aliases]) byName.set(name, f)
+/** A value and where it came from (`--port`, `MCP_PROXY_PORT`), for error messages. */
+interface Given {
+  value: Value
+  source: string
+}
 
 function convert(flag: Flag, raw: string, source: string): Value {
   switch (flag.type) {
     case 'boolean': {
-      const lower = raw.toLowerCase()
-      if (['', '1', 'true', 'yes', 'on'].includes(lower)) return true
+      const lower = raw.trim().toLowerCase()
+      if (['1', 'true', 'yes', 'on'].includes(lower)) return true
       if (['0', 'false', 'no', 'off'].includes(lower)) return false
       throw new UsageError(`${source} takes true or false, not '${raw}'`)
     }
-    case 'integer':
-      if (!/^\d+$/.test(raw.trim())) throw new UsageError(`${source} takes a whole number, not '${raw}'`)
-      return Number(raw.trim())
+    case 'integer': {
+      const text = raw.trim()
+      const value = Number(text)
+      if (!/^\d+$/.test(text) || !Number.isSafeInteger(value)) throw new UsageError(`${source} takes a whole number, not '${raw}'`)
+      return value
+    }
     case 'list':
-      return raw === '' ? [] : raw.split(',')
+      return raw
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '')
+    case 'choice':
+      if (!flag.choices!.includes(raw)) throw new UsageError(`${source} takes ${flag.choices!.join(' or ')}, not '${raw}'`)
+      return raw
     case 'string':
-      if (flag.choices && !flag.choices.includes(raw)) throw new UsageError(`${source} takes ${flag.choices.join(' or ')}, not '${raw}'`)
       return raw
   }
 }
 
-/** Read argv (without `node cli.js`): flags, then `-- <command> [args…]` or a bare `<command> [args…]`. */
-function readArgv(argv: readonly string[]): { values: Map<Flag, Value>; command: string[] | undefined } {
-  const values = new Map<Flag, Value>()
-  for (let i = 0; i < argv.length; i++) {
+function display(name: string): string {
+  return name.length === 1 ? `-${name}` : `--${name}`
+}
+
+/**
+ * Read argv (without `node cli.js`): flags until `--` or the first word that is not a flag; what follows
+ * is the command and its arguments, passed through untouched. A repeated list flag adds to the list.
+ */
+function readArgv(argv: readonly string[]): { given: Map<Flag, Given>; command: string[] | undefined } {
+  const given = new Map<Flag, Given>()
+  // `pnpm start -- --port 3000 -- cmd` passes its own `--` through: a `--` first with a flag (or another
+  // `--`) after it is that one, not the start of the command (no command starts with a dash).
+  const start = argv[0] === '--' && argv[1]?.startsWith('-') ? 1 : 0
+  for (let i = start; i < argv.length; i++) {
     const token = argv[i]!
-    if (token === '--') return { values, command: argv.slice(i + 1) }
-    if (!token.startsWith('-') || token === '-') return { values, command: argv.slice(i) }
+    if (token === '--') return { given, command: argv.slice(i + 1) }
+    if (!token.startsWith('-') || token === '-') return { given, command: argv.slice(i) }
+    // `--name`, `--name=value`, and (like Go's flag package, used by the original port) `-name`.
     const body = token.replace(/^--?/, '')
     const eq = body.indexOf('=')
     let name = eq === -1 ? body : body.slice(0, eq)
     let negated = false
-    if (!byName.has(name) && name.startsWith('no-') && byName.get(name.slice(3))?.type === 'boolean') {
+    if (!FLAG_INDEX.has(name) && name.startsWith('no-') && FLAG_INDEX.get(name.slice(3))?.type === 'boolean') {
       name = name.slice(3)
       negated = true
     }
-    const flag = byName.get(name)
-    if (!flag) throw new UsageError(`unknown flag ${token.split('=')[0]} (see --help)`)
-    if (values.has(flag)) throw new UsageError(`--${flag.name} is given twice`)
+    const flag = FLAG_INDEX.get(name)
+    if (!flag) {
+      const unsupported = UNSUPPORTED_FLAGS[name]
+      if (unsupported) throw new UsageError(`${display(name)} is not supported by this proxy: ${unsupported}`)
+      throw new UsageError(`unknown flag ${token.split('=')[0]} (see mcp-proxy --help)`)
+    }
+    const source = display(name)
     let raw: string
-    if (eq !== -1) raw = body.slice(eq + 1)
-    else if (flag.type === 'boolean') raw = negated ? 'false' : 'true'
-    else {
+    if (flag.type === 'boolean') {
+      if (negated && eq !== -1) throw new UsageError(`${token.split('=')[0]} takes no value`)
+      raw = eq !== -1 ? body.slice(eq + 1) : negated ? 'false' : 'true'
+    } else if (eq !== -1) {
+      raw = body.slice(eq + 1)
+    } else {
       const next = argv[i + 1]
-      if (next === undefined || next === '--') throw new UsageError(`--${flag.name} needs a value`)
+      if (next === undefined || next === '--' || (next.startsWith('--') && FLAG_INDEX.has(next.slice(2).split('=')[0]!))) {
+        throw new UsageError(`${source} needs a value`)
+      }
       raw = next
       i++
     }
-    values.set(flag, convert(flag, raw, `--${flag.name}`))
+    const value = convert(flag, raw, source)
+    const before = given.get(flag)
+    if (before && flag.type === 'list') given.set(flag, { value: [...(before.value as string[]), ...(value as string[])], source })
+    else if (before) throw new UsageError(`${source} is given twice`)
+    else given.set(flag, { value, source })
   }
-  return { values, command: undefined }
+  return { given, command: undefined }
 }
 
-function parseEnvEntries(entries: string[]): Record<string, string> {
+const ENV_INDEX: ReadonlyMap<string, Flag> = new Map(FLAGS.flatMap((flag) => envNames(flag).map((name) => [name, flag] as const)))
+
+/** `MCP_PROXY_*` variables for flags not given on the command line; unknown ones become warnings. */
+function readEnv(env: NodeJS.ProcessEnv, given: Map<Flag, Given>, warnings: string[]): void {
+  for (const [name, raw] of Object.entries(env)) {
+    if (!name.startsWith('MCP_PROXY_') || raw === undefined || raw === '') continue
+    const flag = ENV_INDEX.get(name)
+    if (!flag) {
+      warnings.push(`${name} is not a setting of mcp-proxy; ignored (see mcp-proxy --help)`)
+      continue
+    }
+    if (given.has(flag)) continue // the command line wins (and of two names of one variable, the first)
+    given.set(flag, { value: convert(flag, raw, name), source: name })
+  }
+}
+
+function parseEnvEntries(entries: string[], source: string): Record<string, string> {
   const env: Record<string, string> = {}
   for (const entry of entries) {
     const eq = entry.indexOf('=')
-    if (eq < 1) throw new UsageError(`--env takes KEY=VALUE entries, not '${entry}'`)
+    if (eq < 1) throw new UsageError(`${source} takes KEY=VALUE entries, not '${entry}'`)
     env[entry.slice(0, eq)] = entry.slice(eq + 1)
   }
   return env
 }
 
-/** Turn argv and the environment into the CLI's options. Flags win over `MCP_PROXY_*` variables. */
-export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): CliOptions {
-  const { values, command: positional } = readArgv(argv)
+/** The command and its arguments, from `-- <command> [args…]`, a bare `<command> [args…]`, or --command/--args. */
+function resolveCommand(positional: string[] | undefined, given: Map<Flag, Given>): { command: string; args: string[] } {
+  const commandFlag = given.get(FLAG_INDEX.get('command')!)
+  const argsFlag = given.get(FLAG_INDEX.get('args')!)
+  if (positional !== undefined) {
+    // Words on the command line win over MCP_PROXY_COMMAND/ARGS, but not over --command/--args beside them.
+    if (commandFlag?.source.startsWith('-')) throw new UsageError('give the command either with --command or after --, not both')
+    if (argsFlag?.source.startsWith('-')) throw new UsageError('give the arguments either with --args or after the command, not both')
+    const [command, ...args] = positional
+    if (command === undefined || command === '') throw new UsageError('no command after --: mcp-proxy [options] -- <command> [args…]')
+    return { command, args }
+  }
+  if (commandFlag === undefined) throw new UsageError('no MCP server command: mcp-proxy [options] -- <command> [args…]')
+  // Like the original port: `--command "npx -y pkg"` is split on whitespace, and --args are appended.
+  const [command, ...words] = String(commandFlag.value).trim().split(/\s+/)
+  if (!command) throw new UsageError(`${commandFlag.source} is empty`)
+  return { command, args: [...words, ...((argsFlag?.value as string[] | undefined) ?? [])] }
+}
+
+/** `Invalid … options: /maxSessions must be …` → `--max-sessions must be …` (or the variable it came from). */
+function explainPluginError(error: Error, sources: Map<string, string>): UsageError {
+  const detail = error.message.replace(/^Invalid @proxy\/fastify-plugin options: /, '')
+  const match = /^\/(\w+)/.exec(detail)
+  const source = match ? sources.get(match[1]!) : undefined
+  return new UsageError(source ? `${source}${detail.slice(match![0].length).replace(/^\/\S*/, '')}` : detail)
+}
+
+/** Turn argv and the environment into what the CLI does. Pure: reads nothing else; flags win over `MCP_PROXY_*`. */
+export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): ParseResult {
+  const { given, command: positional } = readArgv(argv)
+  const has = (name: string): boolean => given.has(FLAG_INDEX.get(name)!)
+  if (has('help')) return { action: 'help' }
+  if (has('version')) return { action: 'version' }
+
+  const warnings: string[] = []
+  readEnv(env, given, warnings)
+  const get = <T extends Value>(name: string): T | undefined => given.get(FLAG_INDEX.get(name)!)?.value as T | undefined
+  const sourceOf = (name: string): string => given.get(FLAG_INDEX.get(name)!)?.source ?? `--${name}`
+
+  const { command, args } = resolveCommand(positional, given)
+  const host = get<string>('host') ?? CLI_DEFAULTS.host
+  const port = get<number>('port') ?? CLI_DEFAULTS.port
+  if (port > 65535) throw new UsageError(`${sourceOf('port')} must be a port number from 0 to 65535, not ${port}`)
+
+  // Plugin options: set only what was given, so every default stays the plugin's.
+  const plugin: McpProxyOptions = { command, host }
+  if (args.length > 0) plugin.args = args
+  const sources = new Map<string, string>([['command', sourceOf('command')], ['host', sourceOf('host')]])
   for (const flag of FLAGS) {
-    if (values.has(flag) || flag.name === 'help' || flag.name === 'version') continue
-    const raw = env[envName(flag)]
-    if (raw !== undefined) values.set(flag, convert(flag, raw, envName(flag)))
+    const value = given.get(flag)
+    if (!flag.option || !value || flag.option === 'args') continue
+    sources.set(flag.option, value.source)
+    if (flag.option === 'env') plugin.env = parseEnvEntries(value.value as string[], value.source)
+    else (plugin as Record<string, unknown>)[flag.option] = value.value
   }
-  const get = <T extends Value>(name: string): T | undefined => values.get(byName.get(name)!) as T | undefined
 
-  const help = get<boolean>('help') ?? false
-  const version = get<boolean>('version') ?? false
-  const flagCommand = get<string>('command')
-  if (positional !== undefined && flagCommand !== undefined) throw new UsageError('give the command either with --command or after --, not both')
-  const [command, ...positionalArgs] = positional ?? (flagCommand === undefined ? [] : [flagCommand])
-  if (!help && !version && (command === undefined || command === '')) {
-    throw new UsageError('no command to run: mcp-proxy [options] -- <command> [args…]')
+  const server = get<'sse' | 'stream'>('server')
+  const endpoint = get<string>('endpoint')
+  if (endpoint !== undefined && server === undefined) throw new UsageError(`${sourceOf('endpoint')} needs --server sse or --server stream`)
+  if (server === 'sse') {
+    if (has('stream-endpoint')) throw new UsageError(`${sourceOf('stream-endpoint')} has no use with --server sse`)
+    if (get('stateless')) throw new UsageError('--server sse cannot be combined with --stateless (the legacy SSE transport needs sessions)')
+    if (endpoint !== undefined && has('sse-endpoint')) throw new UsageError('give either --endpoint or --sse-endpoint')
+    plugin.streamEndpoint = false
+    if (endpoint !== undefined) plugin.sseEndpoint = endpoint
+  } else if (server === 'stream') {
+    if (has('sse-endpoint')) throw new UsageError(`${sourceOf('sse-endpoint')} has no use with --server stream`)
+    if (endpoint !== undefined && has('stream-endpoint')) throw new UsageError('give either --endpoint or --stream-endpoint')
+    plugin.sseEndpoint = false
+    if (endpoint !== undefined) plugin.streamEndpoint = endpoint
   }
-  const args = positional ? positionalArgs : (get<string[]>('args') ?? [])
-  if (positional && get<string[]>('args') !== undefined) throw new UsageError('give the arguments either with --args or after the command, not both')
+  if (endpoint !== undefined) sources.set(server === 'sse' ? 'sseEndpoint' : 'streamEndpoint', sourceOf('endpoint'))
 
-  const port = get<number>('port') ?? 3000
-  if (port > 65535) throw new UsageError(`--port must be 0 to 65535, not ${port}`)
-  const host = get<string>('host') ?? '127.0.0.1'
-  const server = get<string>('server')
-
-  const plugin: McpProxyOptions = { command: command ?? '', args, host }
-  const set = <K extends keyof McpProxyOptions>(key: K, value: McpProxyOptions[K] | undefined): void => {
-    if (value !== undefined) plugin[key] = value
+  if (get<boolean>('event-store') === false) {
+    if ((get<number>('event-store-max-events') ?? 0) > 0) throw new UsageError('--no-event-store and --event-store-max-events exclude each other')
+    plugin.eventStoreMaxEvents = 0
   }
-  set('cwd', get('cwd'))
-  const envEntries = get<string[]>('env')
-  if (envEntries) plugin.env = parseEnvEntries(envEntries)
-  set('shell', get('shell'))
-  set('stateless', get('stateless'))
-  set('apiKey', get('api-key'))
-  set('streamEndpoint', server === 'sse' ? false : get('stream-endpoint'))
-  set('sseEndpoint', server === 'stream' ? false : get('sse-endpoint'))
-  set('messagesEndpoint', get('messages-endpoint'))
-  set('allowedOrigins', get('allowed-origins'))
-  set('allowedHosts', get('allowed-hosts'))
-  set('jsonResponse', get('json-response'))
-  set('maxBodySize', get('max-body-size'))
-  set('maxSessions', get('max-sessions'))
-  set('sessionIdleTimeout', get('session-idle-timeout'))
-  set('eventStoreMaxEvents', get('event-store-max-events'))
-  set('eventStoreMaxBytes', get('event-store-max-bytes'))
-  set('maxQueuedBytes', get('max-queued-bytes'))
-  set('maxLineLength', get('max-line-length'))
-  set('requestTimeout', get('request-timeout'))
-  set('maxRequestTimeout', get('max-request-timeout'))
-  set('initializeTimeout', get('initialize-timeout'))
-  set('stopGrace', get('stop-grace'))
-  set('warmChildren', get('warm-children'))
-  set('keepAliveInterval', get('keep-alive-interval'))
-  set('sessionIdPrefix', get('session-id-prefix'))
 
   const cert = get<string>('ssl-cert')
   const key = get<string>('ssl-key')
@@ -153,16 +236,30 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): CliO
   const quiet = get<boolean>('quiet') ?? false
   if (verbose && quiet) throw new UsageError('--verbose and --quiet exclude each other')
 
+  let resolved: ResolvedOptions
+  try {
+    resolved = resolveOptions(plugin)
+  } catch (error) {
+    if (error instanceof FST_MCP_PROXY_INVALID_OPTIONS) throw explainPluginError(error, sources)
+    throw error
+  }
+
   return {
-    help,
-    version,
-    host,
-    port,
-    plugin,
-    https: cert && key ? { cert, key, ...(ca === undefined ? {} : { ca }) } : undefined,
-    keepAliveTimeout: get<number>('keep-alive-timeout') ?? 300_000,
-    logLevel: verbose ? 'debug' : quiet ? 'error' : 'info',
-    logFormat: get<'pretty' | 'json'>('log-format'),
-    exitOnStdinClose: get<boolean>('exit-on-stdin-close') ?? false,
+    action: 'run',
+    warnings,
+    config: {
+      host,
+      port,
+      plugin,
+      resolved,
+      tls: cert !== undefined && key !== undefined ? { cert, key, ...(ca === undefined ? {} : { ca }) } : undefined,
+      keepAliveTimeout: get<number>('keep-alive-timeout') ?? CLI_DEFAULTS.keepAliveTimeout,
+      // The stop ladder takes at most three graces per child (stdin end → SIGTERM → SIGKILL, then the
+      // rest of its process group), all children in parallel; 3 s more for streams and sockets.
+      shutdownTimeout: get<number>('graceful-shutdown-timeout') ?? resolved.stopGrace * 3 + 3000,
+      logLevel: verbose ? 'debug' : quiet ? 'error' : 'info',
+      logFormat: get<'pretty' | 'json'>('log-format'),
+      exitOnStdinClose: get<boolean>('exit-on-stdin-close') ?? false,
+    },
   }
 }

@@ -8,9 +8,22 @@ function readJson(relative: string): Record<string, unknown> {
   }
 }
 
-/** `mcp-proxy --version`: the package version, the git commit it was built from, and the Node version. */
-export function versionText(): string {
+/** What `--version` reports: package version, the commit it was built from, the Node running it. */
+export function versionInfo(): { version: string; commit: string; builtAt: string; node: string; platform: string } {
   const pkg = readJson('../package.json')
+  // Written next to the compiled files by scripts/write-build-info.mjs at build time.
   const build = readJson('./build-info.json')
-  return `mcp-proxy ${String(pkg.version ?? 'unknown')} (commit ${String(build.commit ?? 'unknown')}, node ${process.version})`
+  return {
+    version: String(pkg.version ?? 'unknown'),
+    commit: String(build.commit ?? 'unknown'),
+    builtAt: String(build.builtAt ?? 'unknown'),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+  }
+}
+
+/** `mcp-proxy --version`: one line. */
+export function versionText(): string {
+  const v = versionInfo()
+  return `mcp-proxy ${v.version} (commit ${v.commit}, built ${v.builtAt}, node ${v.node}, ${v.platform})\n`
 }

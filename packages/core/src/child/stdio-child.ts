@@ -170,7 +170,10 @@ export class StdioChild {
   /** Write one message (a JSON text without newlines) to stdin; false when the child is gone or not reading. */
   send(text: string): boolean {
     const stdin = this.#process.stdin
-    if (this.#exit || this.#stopping || !stdin.writable) return false
+    if (this.#exit || this.#stopping) return false
+    // stdin already broke (EPIPE) but the exit is not in yet: it is on its way, and it answers every
+    // pending request with the exit code, which says more than "not accepting input".
+    if (!stdin.writable) return true
     if (stdin.writableLength > this.#options.maxQueuedBytes) return false
     stdin.write(text + '\n')
     return true

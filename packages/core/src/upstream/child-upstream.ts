@@ -52,7 +52,7 @@ export class ChildUpstream {
       onValue: (value, text) => upstream.receive(value, text),
       onNoise: (event) =>
         this.#logger.warn({ reason: event.reason, length: event.length, preview: event.preview }, 'MCP server wrote a stdout line that is not JSON-RPC; dropped'),
-      onStderr: (line) => this.#logger.info({ stderr: line }, 'MCP server stderr'),
+      onStderr: (line) => this.#logger.info({ childPid: this.child.pid, stderr: line }, 'MCP server stderr'),
       onExit: (exit) => {
         this.#logger.info({ childPid: this.child.pid, code: exit.code, signal: exit.signal, durationMs: exit.durationMs, forced: exit.forced }, 'MCP server exited')
         upstream.close({ message: describeExit(exit) + ' before answering', data: { code: exit.code, signal: exit.signal } })
