@@ -1,11 +1,13 @@
-// Sums every test report in a folder into one line, "N passed, M failed", so a run that tested nothing
-// shows as "0 passed". Reads vitest's JSON reporter output and the conformance runner's summary.
+// Sums every test report in a folder into one line, "N passed, M failed[, K skipped]", so a run that
+// tested nothing shows as "0 passed". Reads vitest's JSON reporter output and the conformance runner's
+// totals (its expected failures, listed in conformance/expected-failures.yml, count as skipped).
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 const dir = process.argv[2] ?? 'reports'
 let passed = 0
 let failed = 0
+let skipped = 0
 let files = []
 try {
   files = readdirSync(dir).filter((name) => name.endsWith('.json'))
@@ -17,9 +19,13 @@ for (const name of files) {
   if (typeof report.numPassedTests === 'number') {
     passed += report.numPassedTests
     failed += report.numFailedTests + (report.numRuntimeErrorTests ?? 0)
+    skipped += (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0)
+    // A suite that failed to load (syntax error, missing import) has no tests but must not read as green.
+    if (report.success === false && report.numFailedTests === 0) failed += 1
   } else if (typeof report.passed === 'number' && typeof report.failed === 'number') {
     passed += report.passed
     failed += report.failed
+    skipped += report.skipped ?? 0
   }
 }
-console.log(`${passed} passed, ${failed} failed`)
+console.log(`${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`)

@@ -1,6 +1,9 @@
 import type { Logger } from '../logger.js'
 import { ChildUpstream, type ChildUpstreamOptions } from '../upstream/child-upstream.js'
 
+/** How long after the last take the pool refills. */
+const REFILL_DELAY_MS = 20
+
 /**
  * Children spawned ahead of time, so a new session does not wait for a process to start. Refilled in
  * the background after each take; a child that dies while waiting is replaced; never more than `size`.
@@ -10,6 +13,7 @@ export class ChildPool {
   #size: number
   #idle: ChildUpstream[] = []
   #closed = false
+  #refill: NodeJS.Timeout | undefined
   #room: () => number = () => Infinity
   #logger: Logger
   /** The last spawn failed (the command does not exist, or the child died at once). */
@@ -45,13 +49,21 @@ export class ChildPool {
   take(logger: Logger): ChildUpstream {
     const child = this.#idle.shift() ?? this.#spawn(false)
     child.setUnroutedHandler((message) => logger.debug({ method: message.method }, 'MCP server message before initialize; dropped'), logger)
-    if (this.#size > 0) setImmediate(() => this.fill())
+    // Refill once a burst of new sessions is over: spawning during it would compete with their children for CPU.
+    if (this.#size > 0) this.#scheduleRefill()
     return child
+  }
+
+  #scheduleRefill(): void {
+    clearTimeout(this.#refill)
+    this.#refill = setTimeout(() => this.fill(), REFILL_DELAY_MS)
+    this.#refill.unref()
   }
 
   /** Stop every pooled child. */
   async close(): Promise<void> {
     this.#closed = true
+    clearTimeout(this.#refill)
     const idle = this.#idle
     this.#idle = []
     await Promise.all(idle.map((child) => child.stop()))

@@ -14,6 +14,9 @@ export interface SseSinkOptions {
   retryMs: number
 }
 
+/** Messages longer than this (characters) are written in three pieces instead of one concatenated string. */
+const LARGE_EVENT = 64 * 1024
+
 /** A stream silent for this long gets its head flushed alone (clients and proxies wait for headers). */
 const HEAD_FLUSH_MS = 50
 
@@ -112,7 +115,12 @@ export class SseSink implements StreamSink {
       res.destroy()
       return this.#connection.closed()
     }
-    if (eventId === undefined) this.#write(`event: message\ndata: ${data}\n\n`)
+    if (data.length > LARGE_EVENT) {
+      // A large message is written as is, between its frame lines: no concatenated copy of it.
+      this.#write(eventId === undefined ? 'event: message\ndata: ' : `event: message\nid: ${eventId}\ndata: `)
+      this.#write(data)
+      this.#write('\n\n')
+    } else if (eventId === undefined) this.#write(`event: message\ndata: ${data}\n\n`)
     // The priming event (an id, empty data) leaves with the first real event or when the stream goes quiet.
     else if (data === '') this.#priming = `id: ${eventId}\nretry: ${this.#options.retryMs}\ndata: \n\n`
     else this.#write(`event: message\nid: ${eventId}\ndata: ${data}\n\n`)
