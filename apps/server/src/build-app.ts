@@ -2,17 +2,18 @@ import { readFileSync } from 'node:fs'
 import type { Writable } from 'node:stream'
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import mcpProxy from '@proxy/fastify-plugin'
-import pretty from 'pino-pretty'
 import type { RunConfig } from './parse-args.js'
 
 /** Where secrets could appear in a log line: never written, whatever the level. */
 export const REDACT = ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie', 'headers.authorization', 'headers["x-api-key"]']
 
 /** Logs go to stderr (stdout stays clean): readable on a terminal, one JSON object per line otherwise. */
-function logStream(config: RunConfig): Writable {
+async function logStream(config: RunConfig): Promise<Writable> {
   const isTTY = process.stderr.isTTY === true
   const format = config.logFormat ?? (isTTY ? 'pretty' : 'json')
   if (format === 'json') return process.stderr
+  // Loaded only when used (it costs memory a JSON-logging server does not need).
+  const { default: pretty } = await import('pino-pretty')
   // sync: the last lines before process.exit() are not lost.
   return pretty({ destination: 2, sync: true, colorize: isTTY, translateTime: 'SYS:HH:MM:ss.l' })
 }
@@ -26,7 +27,7 @@ function readPem(path: string, flag: string): Buffer {
 }
 
 /** Fastify options of the CLI: logger, HTTPS, keep-alive, and a close that idle sockets cannot hold up. */
-export function serverOptions(config: RunConfig): FastifyServerOptions & { https?: { cert: Buffer; key: Buffer; ca?: Buffer } } {
+export async function serverOptions(config: RunConfig): Promise<FastifyServerOptions & { https?: { cert: Buffer; key: Buffer; ca?: Buffer } }> {
   const { tls } = config
   return {
     logger: {
@@ -34,7 +35,7 @@ export function serverOptions(config: RunConfig): FastifyServerOptions & { https
       redact: REDACT,
       // No pid/hostname on every line: `childPid` and `session` are what a reader needs.
       base: null,
-      stream: logStream(config),
+      stream: await logStream(config),
     },
     // "incoming request" / "request completed" lines only with --verbose.
     logController: new LogController({ disableRequestLogging: config.logLevel !== 'debug' }),
@@ -57,7 +58,7 @@ export function serverOptions(config: RunConfig): FastifyServerOptions & { https
 
 /** Build the app: Fastify with its logger, and the proxy plugin registered with the options given. */
 export async function buildApp(config: RunConfig): Promise<FastifyInstance> {
-  const app = Fastify(serverOptions(config)) as unknown as FastifyInstance
+  const app = Fastify(await serverOptions(config)) as unknown as FastifyInstance
   await app.register(mcpProxy, config.plugin)
   return app
 }
