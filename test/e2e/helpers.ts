@@ -1,0 +1,262 @@
+// Helpers of the end-to-end tests: run the BUILT proxy CLI (apps/server/dist/cli.js) as a child process on
+// 127.0.0.1 in front of a real MCP server (server-everything, server-filesystem), learn its URLs from its
+// JSON "MCP proxy ready:" log line, stop it like an operator would (SIGTERM, then SIGKILL after 5 s) and
+// find leftover MCP server processes through /proc.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+export const CLI = `${ROOT}apps/server/dist/cli.js`
+
+/** The JS entry point (`bin`) of an installed package, from its package.json. */
+function binOf(pkg: string): string {
+  const dir = `${ROOT}node_modules/${pkg}/`
+  const manifest = JSON.parse(readFileSync(`${dir}package.json`, 'utf8')) as { bin?: string | Record<string, string> }
+  const bin = typeof manifest.bin === 'string' ? manifest.bin : Object.values(manifest.bin ?? {})[0]
+  if (!bin) throw new Error(`${pkg} has no bin`)
+  const entry = dir + bin.replace(/^\.\//, '')
+  if (!existsSync(entry)) throw new Error(`${entry} is missing`)
+  return entry
+}
+
+export const EVERYTHING = binOf('@modelcontextprotocol/server-everything')
+export const FILESYSTEM = binOf('@modelcontextprotocol/server-filesystem')
+
+if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`pnpm build\` first`)
+
+/** One pino JSON line of the CLI's stderr. */
+export interface LogLine {
+  level: number
+  msg: string
+  [key: string]: unknown
+}
+
+export interface Proxy {
+  proc: ChildProcess
+  /** http://127.0.0.1:PORT */
+  base: string
+  /** The Streamable HTTP endpoint (…/mcp). */
+  streamable: URL
+  /** The legacy HTTP+SSE endpoint (…/sse). */
+  sse: URL
+  stderr: () => string
+  logs: () => LogLine[]
+  /** Resolves with the exit code (or signal name) once the CLI has exited. */
+  exited: Promise<number | string>
+  /**
+   * SIGTERM, SIGKILL after 5 s; then waits (bounded) until no process whose command line contains every
+   * one of `childMarks` is alive. Resolves with the exit code and the pids still alive after the wait
+   * (those are SIGKILLed so nothing leaks, but reported for the assertion).
+   */
+  stop: () => Promise<{ code: number | string; leftovers: number[] }>
+}
+
+/** The test process's environment without the proxy's own settings. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('MCP_PROXY_')) env[k] = v
+  return env
+}
+
+/** A unique extra argument that lets `processesWith` find this test file's MCP server children only. */
+export function marker(): string {
+  return `--e2e-marker=${randomUUID()}`
+}
+
+/** Poll `condition` every 25 ms; throw after `timeoutMs`. */
+export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 5000, what: () => string = () => 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`)
+    await new Promise((r) => setTimeout(r, 25))
+  }
+}
+
+/**
+ * Start `node CLI --port 0 --log-format json [flags] -- <server…>` and resolve once its "MCP proxy ready:"
+ * line names the endpoints (bounded: 10 s). `childMarks` are strings found on the MCP server's command line
+ * (entry path, marker) that `stop()` uses to check that no child is left.
+ */
+export async function startProxy(server: string[], childMarks: string[], flags: string[] = []): Promise<Proxy> {
+  const proc = spawn(process.execPath, [CLI, '--port', '0', '--host', '127.0.0.1', '--log-format', 'json', ...flags, '--', ...server], {
+    cwd: ROOT,
+    env: cleanEnv(),
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  let err = ''
+  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d))
+  const exited = new Promise<number | string>((resolve) => proc.once('exit', (code, signal) => resolve(code ?? signal ?? -1)))
+  let gone = false
+  void exited.then(() => (gone = true))
+  const logs = (): LogLine[] =>
+    err
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .flatMap((l) => {
+        try {
+          return [JSON.parse(l) as LogLine]
+        } catch {
+          return []
+        }
+      })
+  const ready = (): LogLine | undefined => logs().find((l) => l.msg.startsWith('MCP proxy ready:') && typeof l.streamable === 'string')
+
+  const stop = async (): Promise<{ code: number | string; leftovers: number[] }> => {
+    if (!gone) proc.kill('SIGTERM')
+    const timer = setTimeout(() => {
+      if (!gone) proc.kill('SIGKILL')
+    }, 5000)
+    const code = await exited
+    clearTimeout(timer)
+    let leftovers: number[] = []
+    try {
+      await waitFor(() => (leftovers = processesWith(...childMarks)).length === 0, 3000)
+    } catch {
+      for (const pid of leftovers) {
+        try {
+          process.kill(pid, 'SIGKILL')
+        } catch {
+          // already gone
+        }
+      }
+    }
+    return { code, leftovers }
+  }
+
+  try {
+    await waitFor(() => gone || ready() !== undefined, 10_000, () => `the "MCP proxy ready:" line; stderr:\n${err}`)
+  } catch (error) {
+    await stop()
+    throw error
+  }
+  const line = ready()
+  if (!line) throw new Error(`the CLI exited before it was ready (${String(await exited)}); stderr:\n${err}`)
+  const streamable = new URL(line.streamable as string)
+  const sse = typeof line.sse === 'string' ? new URL(line.sse) : new URL('/sse', streamable)
+  return { proc, base: streamable.origin, streamable, sse, stderr: () => err, logs, exited, stop }
+}
+
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // the state is the field after the ")" closing the command name; a zombie has exited
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
+  } catch {
+    return false
+  }
+}
+
+/** Live processes (not the CLI itself) whose command line contains every one of `parts`. */
+export function processesWith(...parts: string[]): number[] {
+  const pids: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue
+    let cmdline: string
+    try {
+      cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ')
+    } catch {
+      continue
+    }
+    if (parts.every((p) => cmdline.includes(p)) && !cmdline.includes(CLI) && alive(Number(entry))) pids.push(Number(entry))
+  }
+  return pids
+}
+
+// ---- raw Streamable HTTP (for the resumability test) ----
+
+export const MCP_HEADERS = { accept: 'application/json, text/event-stream', 'content-type': 'application/json' }
+
+export interface SseEvent {
+  id?: string
+  event?: string
+  data: string
+}
+
+/** Parse one SSE block (the lines between two blank lines); undefined for a comment-only block. */
+function parseBlock(block: string): SseEvent | undefined {
+  const event: SseEvent = { data: '' }
+  const data: string[] = []
+  let fields = 0
+  for (const line of block.split('\n')) {
+    if (line === '' || line.startsWith(':')) continue
+    const colon = line.indexOf(':')
+    const field = colon < 0 ? line : line.slice(0, colon)
+    const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '')
+    fields++
+    if (field === 'data') data.push(value)
+    else if (field === 'id') event.id = value
+    else if (field === 'event') event.event = value
+  }
+  if (fields === 0) return undefined
+  event.data = data.join('\n')
+  return event
+}
+
+export interface EventReader {
+  /** Every event read so far. */
+  events: SseEvent[]
+  /**
+   * The events after the ones already returned, up to and including the first that matches `stop`
+   * (bounded wait: throws after `timeoutMs`).
+   */
+  until: (stop: (event: SseEvent) => boolean, timeoutMs?: number) => Promise<SseEvent[]>
+  /** Whether the stream has ended. */
+  ended: () => boolean
+  /** Stop reading (cancels the body, which closes the connection). */
+  close: () => Promise<void>
+}
+
+/** Read the SSE events of a response body in the background. */
+export function eventReader(res: Response): EventReader {
+  if (!res.body) throw new Error('no response body')
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader()
+  const events: SseEvent[] = []
+  let done = false
+  let cursor = 0
+  void (async () => {
+    let buffer = ''
+    try {
+      for (;;) {
+        const chunk = await reader.read()
+        if (chunk.done) break
+        buffer += chunk.value.replace(/\r\n?/g, '\n')
+        let cut: number
+        while ((cut = buffer.indexOf('\n\n')) >= 0) {
+          const event = parseBlock(buffer.slice(0, cut))
+          buffer = buffer.slice(cut + 2)
+          if (event) events.push(event)
+        }
+      }
+    } catch {
+      // cancelled or aborted
+    } finally {
+      done = true
+    }
+  })()
+  const until = async (stop: (event: SseEvent) => boolean, timeoutMs = 8000): Promise<SseEvent[]> => {
+    let found = -1
+    await waitFor(
+      () => {
+        found = events.findIndex((e, i) => i >= cursor && stop(e))
+        return found >= 0 || done
+      },
+      timeoutMs,
+      () => `an SSE event; got ${JSON.stringify(events.slice(cursor))}`,
+    )
+    if (found < 0) throw new Error(`the SSE stream ended without the expected event; got ${JSON.stringify(events.slice(cursor))}`)
+    const out = events.slice(cursor, found + 1)
+    cursor = found + 1
+    return out
+  }
+  const close = async (): Promise<void> => {
+    await reader.cancel().catch(() => undefined)
+  }
+  return { events, until, ended: () => done, close }
+}
+
+/** Parse an event's data as a JSON-RPC message (undefined for the empty priming event). */
+export function messageOf(event: SseEvent): Record<string, unknown> | undefined {
+  return event.data === '' ? undefined : (JSON.parse(event.data) as Record<string, unknown>)
+}
