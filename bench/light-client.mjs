@@ -1,11 +1,11 @@
 // The light load generator: hand-written MCP clients with as little work per
 // request as possible, so the system under test (not the client) is the
-// bottleneck. One request = one JSON body built from a template, one HTTP
-// round trip on a keep-alive socket, one JSON.parse. Sessions are fully
-// initialized (initialize + notifications/initialized) before any load.
+// bottleneck. One request = one JSON.stringify, one HTTP round trip on a
+// keep-alive socket, one JSON.parse. Sessions are fully initialized
+// (initialize + notifications/initialized) before any load.
 //
 // Three transports, one session interface:
-//   { initMs, pid?, call(name, args) -> Promise<result>, close() -> Promise }
+//   { initMs, call(name, args) -> Promise<result>, close() -> Promise }
 //   streamable HTTP  POST /mcp; the answer may be application/json or text/event-stream
 //   legacy HTTP+SSE  GET /sse stream + POST /messages?sessionId=…; answers arrive on the stream
 //   stdio            newline-delimited JSON-RPC over a child's stdin/stdout (the direct limit)
@@ -13,12 +13,16 @@ import { Agent, request } from 'node:http'
 import { spawnTracked, stopTree } from './processes.mjs'
 import { SseParser, sseMessages } from './sse.mjs'
 
-export const PROTOCOL_VERSION = '2025-11-25'
+const PROTOCOL_VERSION = '2025-11-25'
 /** A request not answered in this time fails (the closed loop also has its own drain bound). */
 const REQUEST_TIMEOUT_MS = 10_000
 const CLIENT_INFO = { name: 'bench-light', version: '1.0.0' }
 
-/** @typedef {{ kind: 'stream' | 'sse', url: string } | { kind: 'stdio', command: string, args: string[], cwd: string, pids: Set<number> }} Target */
+/**
+ * What a client connects to; a stdio target records the pids of the servers
+ * its sessions spawn in `pids`, so they can be measured.
+ * @typedef {{ kind: 'stream' | 'sse', url: string } | { kind: 'stdio', command: string, args: string[], cwd: string, pids: Set<number> }} Target
+ */
 
 /** A factory of light sessions for one target; `dispose()` drops its pooled sockets. */
 export function lightConnector(target) {
@@ -99,7 +103,10 @@ async function openStreamable(url, agent) {
     initMs,
     call: async (name, args) => (await rpc('tools/call', { name, arguments: args })).msg.result,
     async close() {
-      if (sessionId) await httpRequest(url, agent, 'DELETE', { ...headers }).catch(() => {})
+      if (!sessionId) return
+      // Only the session headers: a bodyless DELETE must not claim a JSON body.
+      const res = await httpRequest(url, agent, 'DELETE', { 'mcp-session-id': sessionId, 'mcp-protocol-version': headers['mcp-protocol-version'] })
+      if (res.status >= 300 && res.status !== 405) throw new Error(`DELETE: HTTP ${res.status} ${res.text.slice(0, 200)}`)
     },
   }
 }

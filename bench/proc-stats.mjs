@@ -4,6 +4,7 @@
 // found by scanning every /proc/<pid>/stat for its parent pid. A scan costs
 // well under a millisecond on a container with a few dozen processes.
 import { readdirSync, readFileSync } from 'node:fs'
+import { cpus } from 'node:os'
 
 /** Clock ticks per second of utime/stime in /proc/<pid>/stat (USER_HZ, 100 on Linux). */
 const CLOCK_TICKS = 100
@@ -61,21 +62,53 @@ export function processTree(rootPids) {
 }
 
 /**
- * CPU seconds used so far by the roots alone and by the whole tree.
- * The tree figure adds each process's reaped children (cutime/cstime), so a
- * descendant that exits between two snapshots is not lost once it is waited for.
+ * CPU seconds used so far by the roots alone and by the whole tree (NaN once a
+ * root has exited: its time is gone). The tree figure adds each process's
+ * reaped children (cutime/cstime), so a descendant that exits between two
+ * snapshots is not lost once it is waited for.
  */
 export function cpuSeconds(rootPids) {
-  const roots = new Set(rootPids)
+  const missingRoots = new Set(rootPids)
   let rootTicks = 0
   let treeTicks = 0
   for (const pid of processTree(rootPids)) {
     const stat = readStat(pid)
     if (!stat) continue
     treeTicks += stat.ownTicks + stat.reapedTicks
-    if (roots.has(pid)) rootTicks += stat.ownTicks
+    if (missingRoots.delete(pid)) rootTicks += stat.ownTicks
   }
+  if (missingRoots.size > 0) return { proxy: NaN, tree: NaN }
   return { proxy: rootTicks / CLOCK_TICKS, tree: treeTicks / CLOCK_TICKS }
+}
+
+/** Idle seconds of the whole machine so far (idle + iowait of all cores, /proc/stat). */
+function machineIdleSeconds() {
+  const fields = readFileSync('/proc/stat', 'latin1').split('\n')[0].trim().split(/\s+/)
+  return (Number(fields[4]) + Number(fields[5])) / CLOCK_TICKS
+}
+
+/**
+ * Start measuring the CPU that processes outside the benchmark use: busy time
+ * of the machine (cores x elapsed - idle; the kernel measures idle exactly,
+ * while its busy counters are tick samples) minus this process and the trees
+ * of `getRoots()`. `stop()` returns it in % of one core (NaN if a root died).
+ * With 2 cores, any outside job changes every figure of a window.
+ */
+export function startOutsideLoadMeter(getRoots) {
+  const cores = cpus().length
+  const started = performance.now()
+  const idle = machineIdleSeconds()
+  const tree = cpuSeconds(getRoots()).tree
+  const own = process.cpuUsage()
+  return {
+    stop() {
+      const seconds = (performance.now() - started) / 1000
+      const ownUsage = process.cpuUsage(own)
+      const busy = cores * seconds - (machineIdleSeconds() - idle)
+      const ours = (ownUsage.user + ownUsage.system) / 1e6 + (cpuSeconds(getRoots()).tree - tree)
+      return ((busy - ours) / seconds) * 100
+    },
+  }
 }
 
 /** VmRSS of one process in bytes (0 if it has gone). */
@@ -122,7 +155,7 @@ export function startRssSampler(getRoots, intervalMs = 50) {
     peak.tree = Math.max(peak.tree, now.tree)
   }
   sample()
-  const timer = setInterval(sample, intervalMs)
+  const timer = setInterval(sample, intervalMs).unref() // never keeps the process alive
   return {
     stop() {
       clearInterval(timer)

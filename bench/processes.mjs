@@ -33,8 +33,11 @@ export function spawnTracked(command, args, { cwd, talk = false } = {}) {
   const outTail = talk ? () => '' : tail(child.stdout)
   const errTail = tail(child.stderr)
   child.output = () => `${outTail()}${errTail()}`.trim()
-  child.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
-  child.on('error', () => {}) // reported through `exited`/readiness instead
+  // Settles on exit, or on a spawn error (then no 'exit' follows).
+  child.exited = new Promise((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }))
+    child.on('error', (err) => resolve({ code: err.code ?? err.message, signal: null }))
+  })
   if (child.pid) tracked.add(child.pid)
   return child
 }

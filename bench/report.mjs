@@ -2,6 +2,7 @@
 // bench/results/ (a timestamped .json/.md pair plus latest.json/latest.md).
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { DISTURBED_PCT } from './quiet.mjs'
 import { evaluateTargets } from './targets.mjs'
 
 const MiB = 1024 * 1024
@@ -22,7 +23,11 @@ export function addRatios(results) {
 
 const num = (value, digits) => (value === null || value === undefined || Number.isNaN(value) ? '—' : value.toFixed(digits))
 /** Three significant-ish digits: 12345 -> "12345", 12.345 -> "12.3", 0.1234 -> "0.123". */
-const auto = (value) => (value === null || value === undefined || Number.isNaN(value) ? '—' : num(value, value >= 100 ? 0 : value >= 10 ? 1 : value >= 1 ? 2 : 3))
+const auto = (value) => {
+  if (value === null || value === undefined || Number.isNaN(value)) return '—'
+  const size = Math.abs(value)
+  return num(value, size >= 100 ? 0 : size >= 10 ? 1 : size >= 1 ? 2 : 3)
+}
 const mib = (bytes) => (bytes ? num(bytes / MiB, 1) : '—')
 const ratio = (value) => (value === null || value === undefined ? '—' : `${value.toFixed(2)}×`)
 const row = (cells) => `| ${cells.join(' | ')} |`
@@ -46,7 +51,7 @@ function loadTable(results) {
   const rows = results.cells
     .filter((c) => c.family !== 'sessions')
     .map((c) => {
-      if (c.failed) return [c.cell, c.system, '—', 'failed', ...Array(8).fill(''), c.errors, c.wrong, '', '', '']
+      if (c.failed) return [c.cell, c.system, '—', 'failed', ...Array(9).fill(''), c.errors, c.wrong, '', '', '']
       const direct = c.system === 'direct' // no proxy process: the tree is the echo servers themselves
       return [
         c.cell,
@@ -61,6 +66,7 @@ function loadTable(results) {
         direct ? '—' : mib(c.peakRss.proxy),
         mib(c.peakRss.tree),
         num(c.clientCpuPct, 0),
+        num(c.otherCpuPct, 0),
         c.errors,
         c.wrong,
         ratio(c.ratios?.vsMcpProxy),
@@ -69,7 +75,7 @@ function loadTable(results) {
       ]
     })
   return table(
-    ['cell', 'system', 'sess×flight', 'req/s', 'MiB/s', 'p50 ms', 'p99 ms', 'CPU µs/req tree', 'CPU µs/req proxy', 'peak RSS proxy MiB', 'peak RSS tree MiB', 'client CPU %', 'errors', 'wrong', '× mcp-proxy', 'of direct', 'of childless'],
+    ['cell', 'system', 'sess×flight', 'req/s', 'MiB/s', 'p50 ms', 'p99 ms', 'CPU µs/req tree', 'CPU µs/req proxy', 'peak RSS proxy MiB', 'peak RSS tree MiB', 'client CPU %', 'other CPU %', 'errors', 'wrong', '× mcp-proxy', 'of direct', 'of childless'],
     rows,
   )
 }
@@ -116,6 +122,15 @@ function targetsTable(targets) {
 
 function problems(results) {
   const lines = []
+  const rerun = results.cells.filter((c) => c.runs > 1)
+  if (rerun.length) lines.push(`- ${rerun.length} cells were run again because outside load disturbed them; the least disturbed run is shown`)
+  const disturbed = results.cells.filter((c) => c.otherCpuPct > DISTURBED_PCT)
+  if (disturbed.length) {
+    lines.push(
+      `- ${disturbed.length} of ${results.cells.length} cells still ran while other processes used over ${DISTURBED_PCT} % of a core ` +
+        `("other CPU %": ${disturbed.map((c) => `${c.system}/${c.cell}`).join(', ')}); their figures are unreliable — rerun on a quiet machine`,
+    )
+  }
   for (const s of results.systems) if (s.status !== 'ok') lines.push(`- ${s.id}: ${s.status} — ${s.note.split('\n')[0]}`)
   for (const c of results.cells) {
     if (c.errors || c.wrong) lines.push(`- ${c.system} / ${c.cell}: ${c.errors} errors, ${c.wrong} wrong answers${c.firstError ? ` — first: ${c.firstError.split('\n')[0].slice(0, 200)}` : ''}`)
@@ -129,8 +144,10 @@ export function renderMarkdown(results) {
     `# MCP proxy benchmark — ${m.date}`,
     '',
     `Node ${m.node}, ${m.cpuModel} × ${m.cores}, Linux ${m.kernel}. Warm-up ${m.warmupMs} ms + window ${m.windowMs} ms per load cell; ` +
-      `${m.sessionsCount} sessions per sessions cell; payload ${m.payloadBytes} bytes. Run took ${m.durationS.toFixed(0)} s. ` +
-      'Columns: see bench/README.md.',
+      `${m.sessionsCount} sessions per sessions cell; payload ${m.payloadBytes} bytes. Run took ${m.durationS.toFixed(0)} s; ` +
+      `load average ${m.loadAverage.start.toFixed(2)} at start, ${m.loadAverage.end.toFixed(2)} at the end; ` +
+      `${(m.quietBudgetS - m.quietBudgetLeftS).toFixed(0)} of ${m.quietBudgetS} s spent waiting out outside load ` +
+      '("other CPU %" = load from outside the benchmark during each window). Columns: see bench/README.md.',
     '',
     '## Systems',
     '',

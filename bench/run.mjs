@@ -7,17 +7,21 @@
 // while a window is open except a 50 ms RSS sampler, so the client keeps one
 // core to itself while the system under test (proxy + echo child) has the
 // other; the "client CPU %" column shows how close the client came to
-// saturating its core.
-import { cpus, release } from 'node:os'
+// saturating its core. Before each cell the harness waits for outside load
+// to calm down and re-runs cells it disturbed anyway (quiet.mjs).
+import { cpus, loadavg, release } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { killAllSync } from './processes.mjs'
+import { createBudget, runQuietly } from './quiet.mjs'
 import { writeReport } from './report.mjs'
 import { BENCH_DIR, FIXTURE, SYSTEMS } from './systems.mjs'
 import { CELLS, PAYLOAD_BYTES, measureIdle, runCell, selectCells } from './workloads.mjs'
 
-const USAGE = `Usage: node bench/run.mjs [--quick] [--systems a,b] [--workloads x,y] [--warmup ms] [--window ms] [--sessions n]
+const USAGE = `Usage: node bench/run.mjs [--quick] [--systems a,b] [--workloads x,y] [--warmup ms] [--window ms] [--sessions n] [--quiet-budget s]
   --quick       0.3 s warm-up + 1 s window per cell, 20 sessions (default 1 s + 3 s, 50 sessions)
+  --quiet-budget  seconds the run may spend waiting out outside load and re-running
+                disturbed cells (default 120, 20 with --quick; 0: never)
   --systems     ${SYSTEMS.map((s) => s.id).join(', ')}
   --workloads   cell ids (${CELLS.map((c) => c.id).join(', ')}),
                 families (echo, payload, sessions) or clients (sdk, light)`
@@ -34,6 +38,7 @@ function parseOptions() {
       warmup: { type: 'string' },
       window: { type: 'string' },
       sessions: { type: 'string' },
+      'quiet-budget': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   })
@@ -48,17 +53,19 @@ function parseOptions() {
     log(`Unknown system(s) ${unknown.join(', ') || '—'} or no workload selected.\n${USAGE}`)
     process.exit(2)
   }
-  const positive = (value, fallback) => {
+  const number = (value, fallback, min) => {
     const n = value === undefined ? fallback : Number(value)
-    if (!(n > 0)) throw new Error(`expected a positive number, got ${value}`)
+    if (!(n >= min)) throw new Error(`expected a number >= ${min}, got ${value}`)
     return n
   }
+  const positive = (value, fallback) => number(value, fallback, 1)
   return {
     systems: systemIds ? SYSTEMS.filter((s) => systemIds.includes(s.id)) : SYSTEMS,
     cells,
     warmupMs: positive(values.warmup, values.quick ? 300 : 1000),
     windowMs: positive(values.window, values.quick ? 1000 : 3000),
     sessionsCount: positive(values.sessions, values.quick ? 20 : 50),
+    quietBudgetMs: number(values['quiet-budget'], values.quick ? 20 : 120, 0) * 1000,
   }
 }
 
@@ -70,7 +77,7 @@ function summary(cell, r) {
 }
 
 /** Start one system, measure it idle, run every cell against it, stop it. */
-async function benchSystem(system, options, results) {
+async function benchSystem(system, options, results, budget) {
   const entry = { id: system.id, label: system.label, group: system.group, status: 'ok', note: '', startupMs: null, idleRss: null }
   results.systems.push(entry)
   const reason = system.unavailable()
@@ -97,9 +104,9 @@ async function benchSystem(system, options, results) {
       log(`   idle: ${entry.note}`)
     }
     for (const cell of options.cells) {
-      const r = await runCell(handle, cell, options)
+      const r = await runQuietly(() => runCell(handle, cell, options), handle, budget)
       results.cells.push({ system: system.id, cell: cell.id, client: cell.client, family: cell.family, ...r })
-      log(`   ${cell.id.padEnd(15)} ${summary(cell, r)}`)
+      log(`   ${cell.id.padEnd(15)} ${summary(cell, r)}${r.runs > 1 ? ` (best of ${r.runs} runs: outside load)` : ''}`)
     }
   } finally {
     await handle.stop()
@@ -120,14 +127,20 @@ async function main() {
       warmupMs: options.warmupMs,
       windowMs: options.windowMs,
       sessionsCount: options.sessionsCount,
+      quietBudgetS: options.quietBudgetMs / 1000,
+      quietBudgetLeftS: 0,
       payloadBytes: PAYLOAD_BYTES,
+      loadAverage: { start: loadavg()[0], end: 0 },
       durationS: 0,
     },
     systems: [],
     cells: [],
   }
-  for (const system of options.systems) await benchSystem(system, options, results)
+  const budget = createBudget(options.quietBudgetMs)
+  for (const system of options.systems) await benchSystem(system, options, results, budget)
+  results.meta.quietBudgetLeftS = budget.left / 1000
   results.meta.durationS = (performance.now() - started) / 1000
+  results.meta.loadAverage.end = loadavg()[0]
   const dir = join(BENCH_DIR, 'results')
   process.stdout.write(writeReport(results, dir))
   log(`results written to ${dir}/ (latest.md, latest.json)`)

@@ -36,23 +36,28 @@ export function sdkConnector(target) {
     const started = performance.now()
     const transport = createTransport(target)
     const client = new Client({ name: 'bench-sdk', version: '1.0.0' }, { capabilities: {} })
+    let pid = null // the stdio child's; read once, the transport forgets it on close
     const close = async () => {
-      if (target.kind === 'stream' && transport.sessionId) await transport.terminateSession().catch(() => {})
-      await client.close().catch(() => {})
-      if (target.kind === 'stdio') {
-        untrackPid(transport.pid)
-        target.pids.delete(transport.pid)
+      try {
+        if (target.kind === 'stream' && transport.sessionId) await transport.terminateSession() // DELETE; throws unless 2xx/405
+      } finally {
+        await client.close().catch(() => {})
+        if (pid) {
+          untrackPid(pid)
+          target.pids.delete(pid)
+        }
       }
     }
     try {
       await client.connect(transport, { timeout: REQUEST_TIMEOUT_MS })
     } catch (err) {
-      await close()
+      await close().catch(() => {})
       throw err
     }
     if (target.kind === 'stdio') {
-      trackPid(transport.pid)
-      target.pids.add(transport.pid)
+      pid = transport.pid
+      trackPid(pid)
+      target.pids.add(pid)
     }
     return {
       initMs: performance.now() - started,

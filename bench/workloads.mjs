@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { closedLoop, percentile } from './closed-loop.mjs'
 import { lightConnector } from './light-client.mjs'
-import { cpuSeconds, rss, startRssSampler } from './proc-stats.mjs'
+import { cpuSeconds, rss, startOutsideLoadMeter, startRssSampler } from './proc-stats.mjs'
 import { sdkConnector } from './sdk-client.mjs'
 
 export const PAYLOAD_BYTES = 1024 * 1024
@@ -49,8 +49,31 @@ function bounded(promise, ms, what) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
 
+/** Close every session; resolves with the failures (a refused DELETE leaks a session), or null. */
 async function closeAll(sessions) {
-  await bounded(Promise.allSettled(sessions.map((s) => s.close())), SETUP_TIMEOUT_MS, 'closing sessions').catch(() => {})
+  try {
+    const settled = await bounded(Promise.allSettled(sessions.map((s) => s.close())), SETUP_TIMEOUT_MS, 'closing sessions')
+    const failures = settled.filter((r) => r.status === 'rejected')
+    return failures.length ? { count: failures.length, message: `closing ${failures.length} session(s): ${failures[0].reason?.message ?? failures[0].reason}` } : null
+  } catch (err) {
+    return { count: sessions.length, message: err.message }
+  }
+}
+
+/** Run `measure`, then close every session in `sessions`; failed closes count as errors of the cell. */
+async function measureThenClose(connector, sessions, measure) {
+  let result
+  try {
+    result = await measure()
+  } catch (err) {
+    await closeAll(sessions)
+    connector.dispose()
+    throw err
+  }
+  const failure = await closeAll(sessions)
+  connector.dispose()
+  if (!failure) return result
+  return { ...result, errors: result.errors + failure.count, firstError: result.firstError ?? failure.message }
 }
 
 const textOf = (result) => result?.content?.[0]?.text
@@ -91,10 +114,10 @@ async function runLoad(handle, cell, { warmupMs, windowMs }) {
   )
   const sessions = opened.filter((r) => r.status === 'fulfilled').map((r) => r.value)
   const setupFailure = opened.find((r) => r.status === 'rejected')
-  try {
-    if (sessions.length === 0) throw setupFailure.reason
+  return measureThenClose(connector, sessions, async () => {
+    if (sessions.length === 0) return { failed: true, errors: cell.sessions, wrong: 0, firstError: String(setupFailure.reason?.message ?? setupFailure.reason) }
     const ops = sessions.flatMap((s, i) => Array.from({ length: cell.inFlight }, (_, j) => makeOp(cell, s, `${i}.${j}`)))
-    let cpuStart, clientStart, sampler, cpuEnd, clientCpu, peak
+    let cpuStart, clientStart, outside, sampler, cpuEnd, clientCpu, otherCpuPct, peak
     const loop = await closedLoop({
       ops,
       warmupMs,
@@ -102,11 +125,13 @@ async function runLoad(handle, cell, { warmupMs, windowMs }) {
       onWindowStart: () => {
         cpuStart = cpuSeconds(handle.pids())
         clientStart = process.cpuUsage()
+        outside = startOutsideLoadMeter(handle.pids)
         sampler = startRssSampler(handle.pids)
       },
       onWindowEnd: () => {
         cpuEnd = cpuSeconds(handle.pids())
         clientCpu = process.cpuUsage(clientStart)
+        otherCpuPct = outside.stop()
         peak = sampler.stop()
       },
     })
@@ -117,20 +142,18 @@ async function runLoad(handle, cell, { warmupMs, windowMs }) {
       completed: loop.completed,
       seconds: loop.seconds,
       reqPerSec: loop.completed / loop.seconds,
-      mibPerSec: cell.family === 'payload' ? loop.completed / loop.seconds : null,
+      mibPerSec: cell.family === 'payload' ? (loop.completed * PAYLOAD_BYTES) / 2 ** 20 / loop.seconds : null,
       p50Ms: percentile(loop.latencies, 50),
       p99Ms: percentile(loop.latencies, 99),
       cpuUsPerReq: { proxy: perRequestUs(cpuEnd.proxy - cpuStart.proxy), tree: perRequestUs(cpuEnd.tree - cpuStart.tree) },
       clientCpuPct: ((clientCpu.user + clientCpu.system) / 1e6 / loop.seconds) * 100,
+      otherCpuPct, // what processes outside the benchmark used meanwhile
       peakRss: peak,
       errors: loop.errors + (cell.sessions - sessions.length),
       wrong: loop.wrong,
       firstError: setupFailure ? String(setupFailure.reason?.message ?? setupFailure.reason) : loop.firstError,
     }
-  } finally {
-    await closeAll(sessions)
-    connector.dispose()
-  }
+  })
 }
 
 /** Open `count` sessions one after another and keep them open; each gets one echo. */
@@ -147,7 +170,7 @@ async function runSessions(handle, cell, { sessionsCount }) {
   const cpuStart = cpuSeconds(handle.pids())
   const sampler = startRssSampler(handle.pids)
   const started = performance.now()
-  try {
+  return measureThenClose(connector, sessions, async () => {
     for (let i = 0; i < sessionsCount && performance.now() - started < SESSIONS_DEADLINE_MS; i++) {
       attempted++
       const t0 = performance.now()
@@ -182,10 +205,7 @@ async function runSessions(handle, cell, { sessionsCount }) {
       wrong,
       firstError,
     }
-  } finally {
-    await closeAll(sessions)
-    connector.dispose()
-  }
+  })
 }
 
 /** Run one cell; a failure becomes an error count, not a crash of the whole run. */

@@ -398,6 +398,14 @@ describe('DELETE /mcp', () => {
     )
   })
 
+  it('DELETE with a JSON Content-Type and no body still ends the session', async () => {
+    const app = await buildApp()
+    const { sessionId } = await initSession(app)
+    const del = await app.inject({ method: 'DELETE', url: '/mcp', headers: { 'mcp-session-id': sessionId, 'content-type': 'application/json' } })
+    expect(del.statusCode, del.body).toBe(200)
+    expectJsonRpcError(await app.inject({ method: 'DELETE', url: '/mcp', headers: { 'mcp-session-id': sessionId } }), 404, SESSION_NOT_FOUND)
+  })
+
   it('DELETE ends the open GET stream of the session', async () => {
     const { app, base } = await listen()
     const { sessionId } = await initSession(app)

@@ -22,9 +22,12 @@ export class BodyError extends Error {
  */
 export function registerJsonBody(app: FastifyInstance, maxBodySize: number): void {
   app.removeAllContentTypeParsers()
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: maxBodySize }, (_request, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: maxBodySize }, (request, body, done) => {
     const text = body as string
-    if (text.trim() === '') return done(new BodyError(HttpError.EmptyBody), undefined)
+    if (text.trim() === '') {
+      // A DELETE (or GET) with a JSON Content-Type and no body is fine: only a POST needs one.
+      return request.method === 'POST' ? done(new BodyError(HttpError.EmptyBody), undefined) : done(null, undefined)
+    }
     let value: unknown
     try {
       value = JSON.parse(text)
