@@ -7,6 +7,9 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { afterEach } from 'vitest'
 import mcpProxy, { type McpProxyOptions } from '../src/index.js'
 import { fixture } from './helpers.js'
+import { parseSseBlocks, type SseEvent } from './http-helpers.js'
+
+export { parseSseBlocks, type SseEvent }
 
 export type JsonRpcId = string | number
 export type Message = Record<string, unknown> & { id?: JsonRpcId | null; method?: string; result?: unknown; error?: RpcError }
@@ -294,42 +297,6 @@ export function deleteSession(base: string, session: string): Promise<Response> 
 
 // ---------------------------------------------------------------------------------------------------------
 // SSE.
-
-export interface SseEvent {
-  event: string | undefined
-  id: string | undefined
-  retry: string | undefined
-  data: string
-}
-
-/** Parse SSE blocks (comments and field-less blocks skipped). A trailing incomplete block is not returned. */
-export function parseSseBlocks(text: string): { events: SseEvent[]; rest: string } {
-  const normalized = text.replace(/\r\n?/g, '\n')
-  const blocks = normalized.split('\n\n')
-  const rest = blocks.pop() ?? ''
-  const events: SseEvent[] = []
-  for (const block of blocks) {
-    const event: SseEvent = { event: undefined, id: undefined, retry: undefined, data: '' }
-    const data: string[] = []
-    let fields = 0
-    for (const line of block.split('\n')) {
-      if (line === '' || line.startsWith(':')) continue
-      const colon = line.indexOf(':')
-      const name = colon === -1 ? line : line.slice(0, colon)
-      let value = colon === -1 ? '' : line.slice(colon + 1)
-      if (value.startsWith(' ')) value = value.slice(1)
-      fields++
-      if (name === 'data') data.push(value)
-      else if (name === 'event') event.event = value
-      else if (name === 'id') event.id = value
-      else if (name === 'retry') event.retry = value
-    }
-    if (fields === 0) continue
-    event.data = data.join('\n')
-    events.push(event)
-  }
-  return { events, rest }
-}
 
 /** Reads SSE events off a fetch response, one at a time. */
 export class SseReader {

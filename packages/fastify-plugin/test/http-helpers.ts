@@ -84,10 +84,13 @@ export interface SseEvent {
   data: string
 }
 
-/** Parse a complete SSE text into events (comments skipped; events with neither data nor id skipped). */
-export function parseSse(text: string): SseEvent[] {
+/** Parse SSE blocks (comments and field-less blocks skipped). A trailing incomplete block is not returned. */
+export function parseSseBlocks(text: string): { events: SseEvent[]; rest: string } {
+  const normalized = text.replace(/\r\n?/g, '\n')
+  const blocks = normalized.split('\n\n')
+  const rest = blocks.pop() ?? ''
   const events: SseEvent[] = []
-  for (const block of text.replace(/\r\n?/g, '\n').split('\n\n')) {
+  for (const block of blocks) {
     const event: SseEvent = { event: undefined, id: undefined, retry: undefined, data: '' }
     const data: string[] = []
     let fields = 0
@@ -107,7 +110,12 @@ export function parseSse(text: string): SseEvent[] {
     event.data = data.join('\n')
     events.push(event)
   }
-  return events
+  return { events, rest }
+}
+
+/** Parse a complete SSE text into events (comments skipped; events with neither data nor id skipped). */
+export function parseSse(text: string): SseEvent[] {
+  return parseSseBlocks(text + '\n\n').events
 }
 
 /** The JSON-RPC messages in an SSE text (events with data; the priming event has none). */
