@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify'
-import { ProxyError } from '@proxy/core'
 import { hijack, sseSink, type ProxyContext } from '../context.js'
 import { HttpError, replyError } from '../errors.js'
 import type { ParsedBody } from '../http/body.js'
 import { readInbound } from './inbound.js'
+import { openSession } from './open-session.js'
 
 /**
  * The legacy HTTP+SSE transport (2024-11-05): GET opens the stream, whose first event names the URL to
@@ -13,14 +13,8 @@ export function registerLegacySse(app: FastifyInstance, context: ProxyContext, s
   const registry = context.registry!
 
   app.get(sseUrl, { exposeHeadRoute: false }, async (_request, reply) => {
-    let session
-    try {
-      session = registry.create('legacy-sse')
-    } catch (error) {
-      if (error instanceof ProxyError && error.code === 'MCP_PROXY_SESSION_LIMIT') return replyError(reply.header('retry-after', '5'), HttpError.SessionLimit)
-      if (error instanceof ProxyError && error.code === 'MCP_PROXY_CLOSED') return replyError(reply, HttpError.ShuttingDown)
-      throw error
-    }
+    const session = openSession(registry, 'legacy-sse', reply)
+    if (!session) return reply
     // The id also goes in a header, so a load balancer can learn which instance owns the session.
     const headers = hijack(reply, { 'mcp-session-id': session.id })
     const sink = sseSink(context, reply, headers)

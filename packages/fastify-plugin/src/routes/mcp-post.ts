@@ -1,10 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { ProxyError, type Session } from '@proxy/core'
+import type { Session } from '@proxy/core'
 import { answerSink, hijack, type ProxyContext } from '../context.js'
 import { HttpError, replyError } from '../errors.js'
 import { acceptsPostAnswers } from '../http/accept.js'
 import type { ParsedBody } from '../http/body.js'
 import { readInbound, type Inbound } from './inbound.js'
+import { openSession } from './open-session.js'
 import { protocolVersionOk, sessionIdOf } from './protocol-version.js'
 import { serveStateless } from './stateless-post.js'
 
@@ -16,16 +17,7 @@ function sessionFor(context: ProxyContext, request: FastifyRequest, reply: Fasti
   if (inbound.initialize) {
     if (inbound.batch) return void replyError(reply, HttpError.InitializeInBatch, firstId)
     if (id !== undefined && registry.get(id)) return void replyError(reply, HttpError.AlreadyInitialized, inbound.initialize.id)
-    try {
-      return registry.create('streamable')
-    } catch (error) {
-      if (error instanceof ProxyError && error.code === 'MCP_PROXY_SESSION_LIMIT') {
-        reply.header('retry-after', '5')
-        return void replyError(reply, HttpError.SessionLimit, firstId)
-      }
-      if (error instanceof ProxyError && error.code === 'MCP_PROXY_CLOSED') return void replyError(reply, HttpError.ShuttingDown, firstId)
-      throw error
-    }
+    return openSession(registry, 'streamable', reply, firstId)
   }
   if (id === undefined) return void replyError(reply, HttpError.MissingSession, firstId)
   const session = registry.get(id)
