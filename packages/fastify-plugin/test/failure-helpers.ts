@@ -7,7 +7,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { afterEach } from 'vitest'
 import mcpProxy, { type McpProxyOptions } from '../src/index.js'
 import { fixture } from './helpers.js'
-import { parseSseBlocks, type SseEvent } from './http-helpers.js'
+import { within as boundedWait, parseSseBlocks, type SseEvent } from './http-helpers.js'
 
 export { parseSseBlocks, type SseEvent }
 
@@ -52,16 +52,8 @@ export function abortAfterTest(): AbortController {
 // Waiting.
 
 /** Reject after `ms` if `promise` has not settled: a bound on a wait, never a timing assertion. */
-export async function within<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`gave up waiting for ${what} after ${ms} ms`)), ms)
-  })
-  try {
-    return await Promise.race([promise, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
+export function within<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
+  return boundedWait(promise, what, ms)
 }
 
 /** Poll `check` until it returns something other than undefined/false; fail after `ms`. */
