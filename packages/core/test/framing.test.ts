@@ -285,7 +285,7 @@ describe('JsonLineReader', () => {
     r.push(`{"a":"${'x'.repeat(40)}"}\n`)
     r.push('{"b":2}\n')
     r.end()
-    expect(noise).toEqual([{ reason: 'line-too-long', preview: '', length: 48 }])
+    expect(noise).toEqual([{ reason: 'line-too-long', preview: '', length: 48, edges: { head: `{"a":"${'x'.repeat(40)}"}`, tail: `{"a":"${'x'.repeat(40)}"}` } }])
     expect(values).toEqual([{ b: 2 }])
   })
 

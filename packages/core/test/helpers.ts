@@ -35,6 +35,7 @@ export type Fixture =
   | 'hang-server'
   | 'garbage-server'
   | 'no-init-server'
+  | 'hostile-server'
 
 export function fixturePath(name: Fixture): string {
   return fileURLToPath(new URL(`../../../fixtures/${name}.mjs`, import.meta.url))

@@ -64,16 +64,42 @@ describe('SessionRegistry sessions', () => {
     expect(registry.create('legacy-sse').store).toBeUndefined()
   })
 
-  it('refuses a session beyond maxSessions with MCP_PROXY_SESSION_LIMIT, and takes one again once a slot is free', async () => {
+  it('refuses a session beyond maxSessions when every session is busy, and takes one again once a slot is free', async () => {
     const { registry } = openRegistry(fixtureCommand('echo-server'), { maxSessions: 2 })
     const first = registry.create('streamable')
-    registry.create('streamable')
+    first.attachStandalone(new FakeSink())
+    registry.create('streamable').attachStandalone(new FakeSink())
     expect(errorCodeOf(() => registry.create('streamable'))).toBe('MCP_PROXY_SESSION_LIMIT')
     expect(registry.size).toBe(2)
 
     await first.close()
     expect(registry.get(first.id)).toBeUndefined()
     expect(errorCodeOf(() => registry.create('streamable'))).toBeUndefined()
+  })
+
+  it('closes the session idle longest to make room at the cap, never one with an open stream', async () => {
+    const { registry } = openRegistry(fixtureCommand('echo-server'), { maxSessions: 3 })
+    const connected = registry.create('streamable')
+    connected.attachStandalone(new FakeSink())
+    const older = registry.create('streamable')
+    const newer = registry.create('streamable')
+    older.lastActivity -= 10_000
+    connected.lastActivity -= 60_000
+
+    const fresh = await registry.open('streamable') // the evicted session's child must stop first (no warm pool)
+    expect(registry.get(older.id)).toBeUndefined()
+    expect(older.closed).toBe(true)
+    expect([connected, newer, fresh].map((s) => registry.get(s.id))).toEqual([connected, newer, fresh])
+    expect(registry.stats.evicted).toBe(1)
+  })
+
+  it('does not evict a session with a request in flight', async () => {
+    const { registry } = openRegistry(fixtureCommand('hang-server'), { maxSessions: 1 })
+    const busy = registry.create('streamable')
+    busy.sendRequests([{ message: { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }, text: undefined }], new FakeSink())
+    busy.sendRequests([{ message: { jsonrpc: '2.0', id: 2, method: 'tools/list' }, text: undefined }])
+    await eventually(() => expect(busy.busy).toBe(true))
+    expect(errorCodeOf(() => registry.create('streamable'))).toBe('MCP_PROXY_SESSION_LIMIT')
   })
 
   it('forgets a session whose child exits', async () => {
@@ -86,106 +112,58 @@ describe('SessionRegistry sessions', () => {
 })
 
 describe('SessionRegistry children', () => {
-  it('never runs more children than maxSessions, counting the ones waiting in the pool', async () => {
-    const { registry, pool } = openRegistry(fixtureCommand('echo-server'), { maxSessions: 2 }, 2)
+  it('never runs more children than maxSessions plus the pool size, counting the ones waiting in the pool', async () => {
+    const { registry, pool } = openRegistry(fixtureCommand('echo-server'), { maxSessions: 2 }, 1)
     pool.fill()
-    registry.create('streamable')
-    await new Promise((resolve) => setImmediate(resolve)) // the pool refills after each take
-    expect(fixtureProcesses()).toHaveLength(2)
-    registry.create('streamable')
-    await new Promise((resolve) => setImmediate(resolve))
-    expect(fixtureProcesses()).toHaveLength(2)
-    expect(pool.idle).toBe(0)
-  })
-})
-
-describe('SessionRegistry idle reaping', () => {
-  it('closes idle sessions but never one with an open connection', async () => {
-    const { registry } = openRegistry(fixtureCommand('echo-server'), { idleTimeoutMs: 60_000 })
-    const connected = registry.create('streamable')
-    const idle = registry.create('streamable')
-    const standalone = new FakeSink()
-    connected.attachStandalone(standalone)
-
-    expect(registry.reapIdle()).toBe(0)
-    const later = Date.now() + 60_001
-    expect(registry.reapIdle(later)).toBe(1)
-    expect(idle.closed).toBe(true)
-    expect(registry.get(idle.id)).toBeUndefined()
-    expect(connected.closed).toBe(false)
-    expect(registry.get(connected.id)).toBe(connected)
-
-    standalone.disconnect()
-    expect(registry.reapIdle(later)).toBe(1)
-    expect(connected.closed).toBe(true)
-    await eventually(() => expect(isAlive(idle.backend.child.pid!) || isAlive(connected.backend.child.pid!)).toBe(false))
-  })
-
-  it('starts the idle countdown when the last connection closes, not when the session was last used', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] })
-    onCleanup(() => vi.useRealTimers())
-    const { registry } = openRegistry(fixtureCommand('echo-server'), { idleTimeoutMs: 60_000 })
-    const session = registry.create('streamable')
-    const standalone = new FakeSink()
-    session.attachStandalone(standalone)
-
-    vi.setSystemTime(Date.now() + 120_000) // a stream open for two minutes: never idle
-    expect(registry.reapIdle()).toBe(0)
-    standalone.disconnect()
-    expect(registry.reapIdle(), 'reaped the moment its stream closed: a client reconnecting now gets 404').toBe(0)
-    vi.setSystemTime(Date.now() + 60_001)
-    expect(registry.reapIdle()).toBe(1)
-    await session.backend.exited
-  })
-
-  it('reaps on its own timer when idleTimeoutMs is set', async () => {
-    const { registry } = openRegistry(fixtureCommand('echo-server'), { idleTimeoutMs: 150 })
-    const connected = registry.create('streamable')
-    connected.attachStandalone(new FakeSink())
-    const idle = registry.create('streamable')
-    await eventually(() => expect(idle.closed).toBe(true))
-    expect(connected.closed).toBe(false)
-    await idle.backend.exited
-  })
-})
-
-describe('SessionRegistry shutdown', () => {
-  it('closeAll stops every child, pooled ones and ones that ignore SIGTERM included, and leaves none behind', async () => {
-    const { registry, pool } = openRegistry(fixtureCommand('ignore-sigterm-server'), {}, 2)
-    pool.fill()
-    const sessions = [registry.create('streamable'), registry.create('legacy-sse')]
-    await eventually(() => expect(pool.idle).toBe(2))
-    const pids = fixtureProcesses()
-    expect(pids).toHaveLength(4)
-    expect(pids).toEqual(expect.arrayContaining(sessions.map((session) => session.backend.child.pid)))
-
-    await registry.closeAll()
-    expect(pids.filter(isAlive)).toEqual([])
-    expect(fixtureProcesses()).toEqual([])
-    expect(registry.size).toBe(0)
-    expect(sessions.every((session) => session.closed)).toBe(true)
-    expect(errorCodeOf(() => registry.create('streamable'))).toBe('MCP_PROXY_CLOSED')
-  })
-
-  it('closeAll waits for the children of sessions that were closed before it and are still stopping', async () => {
-    const { registry } = openRegistry(fixtureCommand('ignore-sigterm-server'), { idleTimeoutMs: 60_000 })
-    const session = registry.create('streamable')
-    const pid = session.backend.child.pid!
-    // Reaped: its child is now in the stop ladder (SIGKILL only after two grace periods).
-    expect(registry.reapIdle(Date.now() + 60_001)).toBe(1)
-    await registry.closeAll()
-    expect(isAlive(pid), 'closeAll resolved while a child of a reaped session was still running').toBe(false)
-  })
-
-  it('killAll kills every child at once', async () => {
-    const { registry, pool } = openRegistry(fixtureCommand('ignore-sigterm-server'), {}, 1)
-    pool.fill()
-    const session = registry.create('streamable')
+    registry.create('streamable').attachStandalone(new FakeSink())
+    await eventually(() => expect(pool.idle).toBe(1)) // refilled after the take
+    registry.create('streamable').attachStandalone(new FakeSink())
     await eventually(() => expect(pool.idle).toBe(1))
-    const pids = fixtureProcesses()
-    expect(pids).toHaveLength(2)
-    registry.killAll()
-    expect(await session.backend.exited).toMatchObject({ signal: 'SIGKILL', forced: true })
-    await eventually(() => expect(pids.filter(isAlive)).toEqual([]))
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(fixtureProcesses()).toHaveLength(3)
+  })
+
+  it('counts children that are still stopping: rapid open/close with a child ignoring SIGTERM stays within the bound', async () => {
+    const { registry, pool } = openRegistry(fixtureCommand('ignore-sigterm-server'), { maxSessions: 2 }, 1)
+    pool.fill()
+    let refused = 0
+    let peak = 0
+    for (let i = 0; i < 12; i++) {
+      try {
+        const session = registry.create('streamable')
+        void session.close()
+      } catch (error) {
+        expect((error as ProxyError).code).toBe('MCP_PROXY_SESSION_LIMIT')
+        refused++
+      }
+      peak = Math.max(peak, fixtureProcesses().length)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    expect(peak).toBeLessThanOrEqual(3)
+    expect(refused).toBeGreaterThan(0)
+    expect(registry.stopping).toBeGreaterThan(0)
+  })
+
+  it('open() waits for a stopping child to free its slot instead of refusing', async () => {
+    const { registry } = openRegistry(fixtureCommand('echo-server'), { maxSessions: 1, slotWaitMs: 5000 }, 0)
+    const first = registry.create('streamable')
+    first.attachStandalone(new FakeSink())
+    void first.close()
+    expect(errorCodeOf(() => registry.create('streamable'))).toBe('MCP_PROXY_SESSION_LIMIT')
+    const second = await registry.open('streamable')
+    expect(registry.get(second.id)).toBe(second)
+    expect(fixtureProcesses()).toHaveLength(1)
+  })
+
+  it('grows the warm pool back once the children of closed sessions are gone', async () => {
+    const { registry, pool } = openRegistry(fixtureCommand('echo-server'), { maxSessions: 1 }, 1)
+    pool.fill()
+    const session = registry.create('streamable')
+    session.attachStandalone(new FakeSink())
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(pool.idle).toBe(1) // the cap plus the pool size: one session, one warm child
+    await registry.get(session.id)!.close()
+    await eventually(() => expect(pool.idle).toBe(1))
+    expect(registry.create('streamable')).toBeDefined()
   })
 })

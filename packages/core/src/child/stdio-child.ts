@@ -38,12 +38,21 @@ export interface StdioChildOptions {
   onNoise: (event: NoiseEvent) => void
   onStderr: (line: string) => void
   onExit: (exit: ChildExit) => void
+  /**
+   * The child closed its stdout but is still running: it can answer nothing more. The child is being
+   * stopped (stop ladder) when this is called; `onExit` follows.
+   */
+  onStdoutClosed?: () => void
 }
+
+/** A child still running this long after its stdout ended has closed stdout on purpose (or by a bug). */
+const STDOUT_CLOSED_GRACE_MS = 100
 
 const STDERR_KEPT = 10
 
-// Every child still running. If the proxy exits without stopping them (a second Ctrl-C, a crash), their
-// process groups are killed on the way out: children never outlive the proxy.
+// Every child whose process group may still hold processes (its leader running, or leftovers of it being
+// stopped). If the proxy exits without stopping them (a second Ctrl-C, a crash), their process groups are
+// killed on the way out: children never outlive the proxy.
 const live = new Set<StdioChild>()
 let exitHookInstalled = false
 function trackLive(child: StdioChild): void {
@@ -86,6 +95,11 @@ export class StdioChild {
   readonly exited: Promise<ChildExit>
   /** Resolves once the process is running; rejects (MCP_PROXY_SPAWN_FAILED) if it could not be started. */
   readonly started: Promise<void>
+  /**
+   * Settles once the process has exited and nothing is left of its process group: what it started
+   * (`sh -c`, `npx`, a server's own helpers) got the rest of the stop ladder, SIGTERM then SIGKILL.
+   */
+  readonly gone: Promise<ChildExit>
   #process: ReturnType<typeof spawnProcess>
   #exit: ChildExit | undefined
   #stopping: Promise<ChildExit> | undefined
@@ -112,7 +126,6 @@ export class StdioChild {
         lastStderr: this.#lastStderr,
         ...(spawnError === undefined ? {} : { spawnError }),
       }
-      live.delete(this)
       settle(this.#exit)
       options.onExit(this.#exit)
     }
@@ -125,6 +138,12 @@ export class StdioChild {
         clearTimeout(timer)
         finish(code, signal)
       })
+    })
+    // However the leader ended (by itself, a crash, the stop ladder), its group gets the rest of the ladder.
+    this.gone = this.exited.then(async (exit) => {
+      await this.#reapGroup()
+      live.delete(this)
+      return exit
     })
     this.started = new Promise<void>((resolve, reject) => {
       this.#process.once('spawn', () => resolve())
@@ -144,7 +163,10 @@ export class StdioChild {
     const reader = new JsonLineReader({ maxLineLength: options.maxLineLength, onValue: options.onValue, onNoise: options.onNoise })
     const { stdout, stderr, stdin } = this.#process
     stdout.on('data', (chunk: Buffer) => reader.push(chunk))
-    stdout.once('end', () => reader.end())
+    stdout.once('end', () => {
+      reader.end()
+      this.#watchStdoutClosed()
+    })
     const stderrLines = new LineSplitter({
       maxLineLength: 8192,
       onLine: (line) => {
@@ -179,9 +201,12 @@ export class StdioChild {
     return true
   }
 
-  /** Stop ladder: end stdin, then SIGTERM, then SIGKILL to the whole process group. Resolves on exit. */
+  /**
+   * Stop ladder: end stdin, then SIGTERM, then SIGKILL to the whole process group. Resolves once the
+   * process and everything left in its group are gone.
+   */
   stop(): Promise<ChildExit> {
-    if (this.#exit) return Promise.resolve(this.#exit)
+    if (this.#exit) return this.gone
     this.#stopping ??= this.#runStopLadder()
     return this.#stopping
   }
@@ -196,14 +221,29 @@ export class StdioChild {
         this.#signal('SIGKILL')
       }
     }
-    const exit = await this.exited
-    // The leader is gone; whatever else runs in its group (the server under `sh -c` or npx) goes too.
-    if (this.pid !== undefined && this.#groupAlive()) {
-      this.#signalGroup('SIGTERM')
-      await new Promise((resolve) => setTimeout(resolve, grace).unref())
-      if (this.#groupAlive()) this.#signalGroup('SIGKILL')
-    }
-    return exit
+    return this.gone
+  }
+
+  // The leader is gone; whatever else runs in its group (the server under `sh -c` or npx, a helper it
+  // started) gets SIGTERM, then SIGKILL after the grace period.
+  async #reapGroup(): Promise<void> {
+    if (this.pid === undefined || !this.#groupAlive()) return
+    this.#signalGroup('SIGTERM')
+    const deadline = Date.now() + this.#options.stopGraceMs
+    while (this.#groupAlive() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20).unref())
+    if (this.#groupAlive()) this.#signalGroup('SIGKILL')
+  }
+
+  // stdout ended: normal when the process exits. A child still running shortly after has closed its
+  // stdout and will never answer again: it is stopped, and whoever waits is told at once.
+  #watchStdoutClosed(): void {
+    if (this.#exit) return
+    const timer = setTimeout(() => {
+      if (this.#exit || this.#stopping) return
+      void this.stop()
+      this.#options.onStdoutClosed?.()
+    }, STDOUT_CLOSED_GRACE_MS)
+    timer.unref()
   }
 
   #groupAlive(): boolean {
@@ -225,9 +265,12 @@ export class StdioChild {
 
   /** Kill the process group at once (for process exit, when nothing can be awaited). */
   kill(): void {
-    if (this.#exit) return
-    this.#forced = true
-    this.#signal('SIGKILL')
+    if (!this.#exit) {
+      this.#forced = true
+      this.#signal('SIGKILL')
+    } else if (this.pid !== undefined && this.#groupAlive()) {
+      this.#signalGroup('SIGKILL')
+    }
   }
 
   #signal(signal: NodeJS.Signals): void {

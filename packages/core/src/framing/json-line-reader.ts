@@ -1,4 +1,4 @@
-import { LineSplitter } from './line-splitter.js'
+import { LineSplitter, type LineEdges } from './line-splitter.js'
 
 export type NoiseReason = 'not-json' | 'prefix-trimmed' | 'line-too-long' | 'invalid-utf8'
 
@@ -9,6 +9,8 @@ export interface NoiseEvent {
   preview: string
   /** Characters dropped: the whole line, or the prefix for 'prefix-trimmed'. */
   length: number
+  /** For 'line-too-long': its first and last characters (to find the id of an answer). */
+  edges?: LineEdges
 }
 
 export interface JsonLineReaderOptions {
@@ -79,8 +81,8 @@ export class JsonLineReader {
       onLine: (line) => {
         this.#line(line)
       },
-      onOverflow: (length) => {
-        this.#onNoise({ reason: 'line-too-long', preview: '', length })
+      onOverflow: (length, edges) => {
+        this.#onNoise({ reason: 'line-too-long', preview: '', length, edges })
       },
     })
   }

@@ -9,11 +9,24 @@ export interface LineSplitterOptions {
    * maxLineLength+1, terminator excluded). Called once per dropped line, when its end (or end of
    * input) is reached.
    */
-  onOverflow: (length: number) => void
+  onOverflow: (length: number, edges: LineEdges) => void
 }
+
+/** The first and last characters of a dropped line (at most EDGE_LENGTH each), kept to tell what it was. */
+export interface LineEdges {
+  head: string
+  tail: string
+}
+
+/** Characters kept of each end of a dropped line. */
+export const EDGE_LENGTH = 256
 
 const LF = '\n'
 const CR = 13
+
+function stripCR(text: string): string {
+  return text.charCodeAt(text.length - 1) === CR ? text.slice(0, -1) : text
+}
 
 // Splits a UTF-8 byte stream into lines (`\n` or `\r\n`), skipping empty lines and dropping over-long
 // ones without ever buffering much more than maxLineLength characters.
@@ -21,13 +34,15 @@ export class LineSplitter {
   readonly #decoder = new StringDecoder('utf8')
   readonly #max: number
   readonly #onLine: (line: string) => void
-  readonly #onOverflow: (length: number) => void
+  readonly #onOverflow: (length: number, edges: LineEdges) => void
   /** Pieces of the current unterminated line, joined once when its `\n` arrives. */
   #parts: string[] = []
   #pending = 0
   /** While > 0 the current line is over-long: its characters are counted, not kept. */
   #dropped = 0
   #droppedEndsWithCR = false
+  #droppedHead = ''
+  #droppedTail = ''
 
   constructor(options: LineSplitterOptions) {
     const max = options.maxLineLength
@@ -59,7 +74,7 @@ export class LineSplitter {
     if (this.#dropped > 0) {
       const length = this.#dropped - (this.#droppedEndsWithCR ? 1 : 0)
       this.#dropped = 0
-      this.#onOverflow(length)
+      this.#onOverflow(length, this.#droppedEdges(''))
     } else if (this.#pending > 0) {
       const line = this.#take('')
       this.#emit(line)
@@ -74,13 +89,14 @@ export class LineSplitter {
       if (this.#dropped > 0) {
         const length = this.#dropped + segment - (this.#endsWithCR(text, start, nl) ? 1 : 0)
         this.#dropped = 0
-        this.#onOverflow(length)
+        this.#onOverflow(length, this.#droppedEdges(text.slice(Math.max(start, nl - EDGE_LENGTH - 1), nl)))
       } else if (this.#pending + segment > this.#max + 1) {
         // Too long even after stripping a `\r`: report without building the string.
         const length = this.#pending + segment - (text.charCodeAt(nl - 1) === CR ? 1 : 0)
+        const head = stripCR(this.#headOf(text, start, nl))
         this.#parts.length = 0
         this.#pending = 0
-        this.#onOverflow(length)
+        this.#onOverflow(length, { head, tail: stripCR(text.slice(Math.max(start, nl - EDGE_LENGTH - 1), nl)).slice(-EDGE_LENGTH) })
       } else if (this.#pending === 0) {
         this.#emit(text.slice(start, nl))
       } else {
@@ -94,8 +110,12 @@ export class LineSplitter {
     if (this.#dropped > 0) {
       this.#dropped += tail
       this.#droppedEndsWithCR = text.charCodeAt(text.length - 1) === CR
+      this.#keepTail(text.slice(Math.max(start, text.length - EDGE_LENGTH - 1)))
     } else if (this.#pending + tail > this.#max + 1) {
       // +1 leaves room for the `\r` of a `\r\n` that has not arrived yet.
+      this.#droppedHead = this.#headOf(text, start, text.length)
+      this.#droppedTail = ''
+      this.#keepTail(text.slice(Math.max(start, text.length - EDGE_LENGTH - 1)))
       this.#dropped = this.#pending + tail
       this.#droppedEndsWithCR = text.charCodeAt(text.length - 1) === CR
       this.#parts.length = 0
@@ -104,6 +124,29 @@ export class LineSplitter {
       this.#parts.push(start === 0 ? text : text.slice(start))
       this.#pending += tail
     }
+  }
+
+  /** The first EDGE_LENGTH characters of the line made of the buffered parts and `text` from `start` to `end`. */
+  #headOf(text: string, start: number, end: number): string {
+    let head = ''
+    for (const part of this.#parts) {
+      head += part.slice(0, EDGE_LENGTH - head.length)
+      if (head.length >= EDGE_LENGTH) return head
+    }
+    return head + text.slice(start, Math.min(end, start + EDGE_LENGTH - head.length))
+  }
+
+  #keepTail(piece: string): void {
+    this.#droppedTail = (this.#droppedTail + piece).slice(-EDGE_LENGTH - 1)
+  }
+
+  /** The edges of the line being dropped, ending with `last`; resets them. */
+  #droppedEdges(last: string): LineEdges {
+    this.#keepTail(last)
+    const edges = { head: this.#droppedHead, tail: stripCR(this.#droppedTail).slice(-EDGE_LENGTH) }
+    this.#droppedHead = ''
+    this.#droppedTail = ''
+    return edges
   }
 
   #endsWithCR(text: string, start: number, nl: number): boolean {
@@ -121,7 +164,7 @@ export class LineSplitter {
 
   #emit(raw: string): void {
     const line = raw.charCodeAt(raw.length - 1) === CR ? raw.slice(0, -1) : raw
-    if (line.length > this.#max) this.#onOverflow(line.length)
+    if (line.length > this.#max) this.#onOverflow(line.length, { head: line.slice(0, EDGE_LENGTH), tail: line.slice(-EDGE_LENGTH) })
     else if (line.length > 0) this.#onLine(line)
   }
 }

@@ -30,7 +30,12 @@ export class ChildPool {
     return this.#idle.length
   }
 
-  /** Bound the pool by what else may still be started (free session slots): never more children than the limit. */
+  /** Most children kept warm. */
+  get size(): number {
+    return this.#size
+  }
+
+  /** Bound the pool by the process budget: `room()` is how many children may wait in it at most. */
   limitTo(room: () => number): void {
     this.#room = room
   }
@@ -50,8 +55,13 @@ export class ChildPool {
     const child = this.#idle.shift() ?? this.#spawn(false)
     child.setUnroutedHandler((message) => logger.debug({ method: message.method }, 'MCP server message before initialize; dropped'), logger)
     // Refill once a burst of new sessions is over: spawning during it would compete with their children for CPU.
-    if (this.#size > 0) this.#scheduleRefill()
+    this.refill()
     return child
+  }
+
+  /** Fill the pool again shortly (after a take, or when a slot of the process budget was freed). */
+  refill(): void {
+    if (this.#size > 0 && !this.#closed) this.#scheduleRefill()
   }
 
   #scheduleRefill(): void {

@@ -3,13 +3,23 @@ import type { JsonRpcId, JsonRpcMessage } from '../jsonrpc/schemas.js'
 import type { UpstreamCaller } from '../upstream/upstream.js'
 import type { EventKind, StreamSink } from './stream-sink.js'
 
-/** Where a stream reports that it finished. */
+/** Where a stream reports that it finished, and how much it may hold for a client that is not connected. */
 export interface EventStreamOwner {
   readonly store: EventStore | undefined
+  /** Bound of the events a standalone stream keeps for the next GET; the oldest go first. */
+  readonly backlogLimit: BacklogLimit
   streamFinished(stream: EventStream): void
+  /** Events dropped from a backlog (the client was away too long); they may still be in the store. */
+  backlogDropped(events: number, bytes: number): void
 }
 
-const BACKLOG_LIMIT = 1000
+export interface BacklogLimit {
+  maxEvents: number
+  /** Characters of event data (a string's length, what the memory holds). */
+  maxBytes: number
+}
+
+type BacklogEvent = [eventId: string | undefined, data: string, kind: EventKind]
 
 /**
  * One logical SSE stream of a session: the stream of a POST that carried requests (finished once every
@@ -25,8 +35,11 @@ export class EventStream implements UpstreamCaller {
   #sink: StreamSink | undefined
   #finishes: boolean
   #finished = false
-  // Events written while no connection was attached, for the next plain GET (the store keeps them for replay too).
-  #backlog: Array<[string | undefined, string, EventKind]> = []
+  // Events written while no connection was attached, for the next plain GET (the store keeps them for
+  // replay too), bounded in count and bytes: the oldest are dropped first.
+  #backlog: BacklogEvent[] = []
+  #backlogHead = 0
+  #backlogBytes = 0
   /** Sees every response on this stream before it is written (the session watches its initialize). */
   onResponse: ((message: JsonRpcMessage) => void) | undefined
 
@@ -56,8 +69,9 @@ export class EventStream implements UpstreamCaller {
     if (this.#sink?.open) this.#sink.end()
     this.#sink = sink
     const backlog = this.#backlog
-    this.#backlog = []
-    if (flushBacklog) for (const [eventId, data, kind] of backlog) sink.send(eventId, data, kind)
+    const head = this.#backlogHead
+    this.#clearBacklog()
+    if (flushBacklog) for (let i = head; i < backlog.length; i++) sink.send(...backlog[i]!, true)
     sink.onClose(() => {
       if (this.#sink === sink) this.#sink = undefined
     })
@@ -74,7 +88,34 @@ export class EventStream implements UpstreamCaller {
     const eventId = this.#owner.store?.append(this.id, data)
     const sink = this.#sink
     if (sink?.open) sink.send(eventId, data, kind)
-    else if (!this.#finishes && this.#backlog.push([eventId, data, kind]) > BACKLOG_LIMIT) this.#backlog.shift()
+    else if (!this.#finishes) this.#keep([eventId, data, kind])
+  }
+
+  #keep(event: BacklogEvent): void {
+    this.#backlog.push(event)
+    this.#backlogBytes += event[1].length
+    const { maxEvents, maxBytes } = this.#owner.backlogLimit
+    let dropped = 0
+    let droppedBytes = 0
+    // The newest event stays, even alone over the byte bound (one event is bounded by the line limit).
+    while (this.#backlog.length - this.#backlogHead > 1 && (this.#backlog.length - this.#backlogHead > maxEvents || this.#backlogBytes > maxBytes)) {
+      const oldest = this.#backlog[this.#backlogHead]!
+      this.#backlog[this.#backlogHead++] = undefined as unknown as BacklogEvent
+      this.#backlogBytes -= oldest[1].length
+      dropped++
+      droppedBytes += oldest[1].length
+    }
+    if (this.#backlogHead > 1024 && this.#backlogHead * 2 > this.#backlog.length) {
+      this.#backlog = this.#backlog.slice(this.#backlogHead)
+      this.#backlogHead = 0
+    }
+    if (dropped > 0) this.#owner.backlogDropped(dropped, droppedBytes)
+  }
+
+  #clearBacklog(): void {
+    this.#backlog = []
+    this.#backlogHead = 0
+    this.#backlogBytes = 0
   }
 
   /** Write the priming event (an id and empty data) that lets a client resume before anything else was sent. */
@@ -98,7 +139,7 @@ export class EventStream implements UpstreamCaller {
   close(): void {
     this.#finished = true
     this.outstanding.clear()
-    this.#backlog = []
+    this.#clearBacklog()
     if (this.#sink?.open) this.#sink.end()
     this.#sink = undefined
   }

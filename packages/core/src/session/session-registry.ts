@@ -3,11 +3,18 @@ import type { EventStore } from '../events/event-store.js'
 import { ProxyError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { ChildPool } from './child-pool.js'
+import type { BacklogLimit } from './event-stream.js'
+import type { RootsPolicy } from './roots-policy.js'
 import { Session, type SessionTransport } from './session.js'
 
 export interface SessionRegistryOptions {
   pool: ChildPool
-  /** Most sessions alive at once; one more is refused (the HTTP edge answers 503). */
+  /**
+   * Most sessions alive at once. At the cap, the session idle longest (no open stream, nothing in
+   * flight) is closed to make room; if every session is busy, a new one is refused (the HTTP edge
+   * answers 503). Child processes, those still being stopped included, never exceed this plus the
+   * pool's size.
+   */
   maxSessions: number
   /** A session with no open connection and no activity for this long is closed; 0 = never. */
   idleTimeoutMs: number
@@ -17,13 +24,29 @@ export interface SessionRegistryOptions {
   initializeTimeoutMs: number
   /** Prefix of every session id (an instance tag for load balancers); visible ASCII, may be empty. */
   idPrefix: string
+  /** What each child learns about its client's roots. @default forward */
+  roots?: RootsPolicy
+  /** Bound of the server messages a session keeps for a GET stream that is not connected. */
+  backlogLimit?: BacklogLimit
+  /** How long `open` waits for a child of a closed session to finish stopping when no process slot is free. @default 2500 */
+  slotWaitMs?: number
   logger: Logger
+}
+
+/** Counters of what the registry had to give up, for health and metrics. */
+export interface SessionStats {
+  /** Sessions closed to make room for a new one at the session cap. */
+  evicted: number
+  /** Server messages dropped because their session's client stayed away (backlog over its bound). */
+  backlogDroppedEvents: number
+  backlogDroppedBytes: number
 }
 
 /** Creates, finds, reaps and closes sessions. */
 export class SessionRegistry {
+  readonly stats: SessionStats = { evicted: 0, backlogDroppedEvents: 0, backlogDroppedBytes: 0 }
   #sessions = new Map<string, Session>()
-  /** Children of closed sessions that are still in the stop ladder. */
+  /** Children of closed sessions that are still in the stop ladder (or whose leftovers are). */
   #stopping = new Set<Promise<unknown>>()
   #options: SessionRegistryOptions
   #reaper: NodeJS.Timeout | undefined
@@ -31,7 +54,8 @@ export class SessionRegistry {
 
   constructor(options: SessionRegistryOptions) {
     this.#options = options
-    options.pool.limitTo(() => options.maxSessions - this.#sessions.size)
+    // Warm children come out of the same process budget: sessions + stopping + warm ≤ cap + pool size.
+    options.pool.limitTo(() => this.#processBudget - this.#sessions.size - this.#stopping.size)
     if (options.idleTimeoutMs > 0) {
       this.#reaper = setInterval(() => this.reapIdle(), Math.min(60_000, Math.max(50, options.idleTimeoutMs / 4)))
       this.#reaper.unref()
@@ -42,12 +66,71 @@ export class SessionRegistry {
     return this.#sessions.size
   }
 
-  /** Start a session with its own child. Throws MCP_PROXY_SESSION_LIMIT when full, MCP_PROXY_CLOSED when shutting down. */
+  /** Children of closed sessions still being stopped. */
+  get stopping(): number {
+    return this.#stopping.size
+  }
+
+  get #processBudget(): number {
+    return this.#options.maxSessions + this.#options.pool.size
+  }
+
+  /** A new session can get a child now: a warm one, or a new process within the budget. */
+  get #processSlotFree(): boolean {
+    const { pool } = this.#options
+    return pool.idle > 0 || this.#sessions.size + this.#stopping.size + pool.idle < this.#processBudget
+  }
+
+  /**
+   * Start a session with its own child, now. At the session cap the session idle longest gives way.
+   * Throws MCP_PROXY_SESSION_LIMIT when every session is busy or no process slot is free,
+   * MCP_PROXY_CLOSED when shutting down.
+   */
   create(transport: SessionTransport): Session {
     if (this.#closing) throw new ProxyError('MCP_PROXY_CLOSED', 'The proxy is shutting down')
-    if (this.#sessions.size >= this.#options.maxSessions) {
-      throw new ProxyError('MCP_PROXY_SESSION_LIMIT', `Too many sessions (limit ${this.#options.maxSessions}); retry later`)
+    this.#makeRoom()
+    if (!this.#processSlotFree) throw this.#limitError('the child processes of closed sessions are still stopping')
+    return this.#start(transport)
+  }
+
+  /**
+   * Like `create`, but when the only thing missing is a process slot (children of closed sessions are
+   * still stopping), wait for one to finish, at most `slotWaitMs`.
+   */
+  async open(transport: SessionTransport): Promise<Session> {
+    if (this.#closing) throw new ProxyError('MCP_PROXY_CLOSED', 'The proxy is shutting down')
+    this.#makeRoom()
+    const deadline = Date.now() + (this.#options.slotWaitMs ?? 2500)
+    while (!this.#processSlotFree) {
+      const left = deadline - Date.now()
+      if (this.#stopping.size === 0 || left <= 0) throw this.#limitError('the child processes of closed sessions are still stopping')
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([...this.#stopping, new Promise((resolve) => (timer = setTimeout(resolve, left)))])
+      clearTimeout(timer)
+      if (this.#closing) throw new ProxyError('MCP_PROXY_CLOSED', 'The proxy is shutting down')
     }
+    return this.create(transport)
+  }
+
+  // At the cap, close the session idle longest (no open stream, no request in flight), or refuse.
+  #makeRoom(): void {
+    if (this.#sessions.size < this.#options.maxSessions) return
+    let oldest: Session | undefined
+    for (const session of this.#sessions.values()) {
+      if (session.connected || session.busy) continue
+      if (!oldest || session.lastActivity < oldest.lastActivity) oldest = session
+    }
+    if (!oldest) throw this.#limitError('every session has an open stream or a request in flight')
+    this.stats.evicted++
+    this.#options.logger.info({ session: oldest.id, idleMs: Date.now() - oldest.lastActivity }, 'session cap reached: the session idle longest is closed to make room')
+    void oldest.close()
+  }
+
+  #limitError(why: string): ProxyError {
+    return new ProxyError('MCP_PROXY_SESSION_LIMIT', `Too many sessions (limit ${this.#options.maxSessions}): ${why}; retry later`)
+  }
+
+  #start(transport: SessionTransport): Session {
     const id = this.#options.idPrefix + randomUUID()
     const logger = this.#options.logger
     const sessionLogger = logger.child?.({ session: id }) ?? logger
@@ -58,11 +141,22 @@ export class SessionRegistry {
       // The legacy transport has no event ids (and no resumption): it keeps no events.
       store: transport === 'streamable' ? this.#options.createEventStore?.() : undefined,
       initializeTimeoutMs: this.#options.initializeTimeoutMs,
+      ...(this.#options.roots ? { roots: this.#options.roots } : {}),
+      ...(this.#options.backlogLimit ? { backlogLimit: this.#options.backlogLimit } : {}),
       logger: sessionLogger,
+      onBacklogDropped: (events, bytes) => {
+        this.stats.backlogDroppedEvents += events
+        this.stats.backlogDroppedBytes += bytes
+      },
       onClosed: (closed) => {
         this.#sessions.delete(closed.id)
-        const exited: Promise<unknown> = closed.backend.exited.then(() => this.#stopping.delete(exited))
-        this.#stopping.add(exited)
+        // Its child counts against the process budget until it and its leftovers are gone; then the
+        // warm pool may grow back into the freed slot.
+        const gone: Promise<unknown> = closed.backend.gone.then(() => {
+          this.#stopping.delete(gone)
+          if (!this.#closing) this.#options.pool.refill()
+        })
+        this.#stopping.add(gone)
         sessionLogger.info({ transport, childPid: closed.backend.child.pid, durationMs: Date.now() - closed.createdAt }, 'session closed')
       },
     })

@@ -3,7 +3,8 @@ import type { JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcRespon
 import type { Logger } from '../logger.js'
 import type { ChildUpstream } from '../upstream/child-upstream.js'
 import { describeExit } from '../upstream/child-upstream.js'
-import { EventStream, type EventStreamOwner } from './event-stream.js'
+import { EventStream, type BacklogLimit, type EventStreamOwner } from './event-stream.js'
+import { answerRootsList, dropsClientNotification, FORWARD_ROOTS, initializeForChild, type RootsPolicy } from './roots-policy.js'
 import type { StreamSink } from './stream-sink.js'
 
 /** Protocol revisions a session can negotiate, oldest first. */
@@ -19,9 +20,18 @@ export interface SessionOptions {
   store: EventStore | undefined
   /** How long the child may take to answer `initialize`. */
   initializeTimeoutMs: number
+  /** Bound of the server messages kept for a GET stream that is not connected. @default 1000 events, 8 MiB */
+  backlogLimit?: BacklogLimit
+  /** What the child learns about the client's roots. @default forward */
+  roots?: RootsPolicy
   logger: Logger
   onClosed: (session: Session) => void
+  /** Server messages dropped for a client that stayed away (counted by the registry). */
+  onBacklogDropped?: (events: number, bytes: number) => void
 }
+
+/** Default bound of a session's backlog for its next GET. */
+export const DEFAULT_BACKLOG_LIMIT: BacklogLimit = { maxEvents: 1000, maxBytes: 8 * 1024 * 1024 }
 
 /** One client message, parsed once, with the exact text it arrived as when that can be forwarded as is. */
 export interface InboundMessage<M extends JsonRpcMessage = JsonRpcMessage> {
@@ -38,6 +48,7 @@ export class Session implements EventStreamOwner {
   readonly id: string
   readonly transport: SessionTransport
   readonly store: EventStore | undefined
+  readonly backlogLimit: BacklogLimit
   readonly backend: ChildUpstream
   readonly createdAt = Date.now()
   /** The revision the child agreed to in its InitializeResult (until then, the one the client asked for). */
@@ -49,11 +60,15 @@ export class Session implements EventStreamOwner {
   #closed = false
   #options: SessionOptions
   #logger: Logger
+  #roots: RootsPolicy
+  #backlogWarned = false
 
   constructor(options: SessionOptions) {
     this.id = options.id
     this.transport = options.transport
     this.store = options.store
+    this.backlogLimit = options.backlogLimit ?? DEFAULT_BACKLOG_LIMIT
+    this.#roots = options.roots ?? FORWARD_ROOTS
     this.backend = options.backend
     this.#options = options
     this.#logger = options.logger
@@ -77,6 +92,11 @@ export class Session implements EventStreamOwner {
     return false
   }
 
+  /** Requests of this session wait for the child's answer. */
+  get busy(): boolean {
+    return this.backend.upstream.pendingCount > 0
+  }
+
   /** The standalone stream is attached to an open connection (a second GET is refused). */
   get standaloneConnected(): boolean {
     return this.#standalone.connected
@@ -98,7 +118,8 @@ export class Session implements EventStreamOwner {
       stream.expect(message.id)
       if (message.method === 'initialize') {
         this.#watchInitialize(stream, message)
-        this.backend.upstream.request(stream, message, text, this.#options.initializeTimeoutMs)
+        const forChild = initializeForChild(this.#roots, message)
+        this.backend.upstream.request(stream, forChild, forChild === message ? text : undefined, this.#options.initializeTimeoutMs)
       } else {
         this.backend.upstream.request(stream, message, text)
       }
@@ -110,8 +131,8 @@ export class Session implements EventStreamOwner {
   forward(messages: InboundMessage<JsonRpcNotification | JsonRpcResponse>[]): void {
     this.lastActivity = Date.now()
     for (const { message, text } of messages) {
-      if ('method' in message) this.backend.upstream.notify(message, text)
-      else this.backend.upstream.respond(message, text)
+      if (!('method' in message)) this.backend.upstream.respond(message, text)
+      else if (!dropsClientNotification(this.#roots, message.method)) this.backend.upstream.notify(message, text)
     }
   }
 
@@ -131,7 +152,7 @@ export class Session implements EventStreamOwner {
     this.lastActivity = Date.now()
     if (!this.store) return false
     const replayed = await this.store.replayAfter(lastEventId, (eventId, data) => {
-      if (data !== '') sink.send(eventId, data, 'message')
+      if (data !== '') sink.send(eventId, data, 'message', true)
     })
     if (!replayed) return false
     const live =
@@ -144,6 +165,14 @@ export class Session implements EventStreamOwner {
 
   streamFinished(stream: EventStream): void {
     this.#requestStreams.delete(stream.id)
+  }
+
+  backlogDropped(events: number, bytes: number): void {
+    this.#options.onBacklogDropped?.(events, bytes)
+    if (this.#backlogWarned) return
+    // Once per session: a flood would otherwise log a line per dropped event.
+    this.#backlogWarned = true
+    this.#logger.warn({ events, bytes, limit: this.backlogLimit }, 'server messages dropped: nobody collects them (no GET stream open); later drops are counted, not logged')
   }
 
   /** End the session: streams closed, child stopped, events dropped. Idempotent. */
@@ -197,6 +226,10 @@ export class Session implements EventStreamOwner {
   // else the newest request stream that can carry it, else the standalone stream's backlog for the next GET.
   #routeUnrelated(message: JsonRpcRequest | JsonRpcNotification, text: string): void {
     if (this.#closed) return
+    if ('id' in message && message.method === 'roots/list') {
+      const answer = answerRootsList(this.#roots, message.id)
+      if (answer) return this.backend.upstream.respond(answer)
+    }
     if (this.transport === 'streamable') {
       let newest: EventStream | undefined
       let count = 0

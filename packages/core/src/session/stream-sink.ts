@@ -7,8 +7,12 @@ export interface StreamSink {
   readonly open: boolean
   /** Can carry server→client requests and notifications (an SSE stream can; a JSON body cannot). */
   readonly streaming: boolean
-  /** Write one event. `eventId` is set when the session keeps events for replay. */
-  send(eventId: string | undefined, data: string, kind: EventKind): void
+  /**
+   * Write one event. `eventId` is set when the session keeps events for replay. `replay` marks events
+   * the client missed (a backlog or a Last-Event-ID replay, already bounded in bytes), written in one
+   * burst: a slow-client bound applies to live events only.
+   */
+  send(eventId: string | undefined, data: string, kind: EventKind, replay?: boolean): void
   /** The stream is complete (every request on it answered): finish the HTTP response. */
   end(): void
   /** Called once when the connection closes, whoever closed it. */

@@ -5,6 +5,8 @@ import type { Logger } from '../logger.js'
 import { SUPPORTED_PROTOCOL_VERSIONS } from '../session/session.js'
 import { ChildUpstream, describeExit, type ChildUpstreamOptions } from '../upstream/child-upstream.js'
 import type { UpstreamCaller } from '../upstream/upstream.js'
+import { answerRootsList, type RootsPolicy } from '../session/roots-policy.js'
+import { trySerialize } from '../jsonrpc/serialize.js'
 
 /** Where the shared child is in its life. */
 export type SharedChildState = 'starting' | 'up' | 'restarting' | 'crash-looping' | 'stopped'
@@ -24,6 +26,8 @@ export interface SharedChildOptions {
   restart: RestartPolicy
   /** Who the proxy says it is in its own initialize. */
   clientInfo: { name: string; version: string }
+  /** What the child learns about the clients' roots. @default forward */
+  roots?: RootsPolicy
   logger: Logger
 }
 
@@ -138,16 +142,18 @@ export class SharedChild {
         jsonrpc: '2.0',
         id: 0,
         method: 'initialize',
-        // Sampling and elicitation are relayed to the client whose call caused them (see #unrouted).
-        params: { protocolVersion: LATEST, capabilities: { sampling: {}, elicitation: {} }, clientInfo: this.#options.clientInfo },
+        // Sampling and elicitation are relayed to the client whose call caused them (see #unrouted);
+        // roots are declared only when the proxy answers them itself (a fixed list).
+        params: { protocolVersion: LATEST, capabilities: this.#capabilities(), clientInfo: this.#options.clientInfo },
       },
       undefined,
       this.#options.initializeTimeoutMs,
     )
     const reply = await answer
     const result = 'result' in reply ? (reply.result as Record<string, unknown>) : undefined
-    if (!result || typeof result.protocolVersion !== 'string') {
-      const reason = 'error' in reply ? reply.error.message : 'no protocolVersion in the result'
+    // Every client's initialize is answered from this result: it must be one that can be serialized.
+    if (!result || typeof result.protocolVersion !== 'string' || trySerialize(result) === undefined) {
+      const reason = 'error' in reply ? reply.error.message : result ? 'the result is nested too deeply' : 'no protocolVersion in the result'
       void backend.stop()
       throw new ProxyError('MCP_PROXY_INITIALIZE_FAILED', `The MCP server did not initialize: ${reason}`)
     }
@@ -162,6 +168,10 @@ export class SharedChild {
   // request with a POST that is forwarded as is: the child's ids are unique, it is the only child).
   // Otherwise nobody can answer: a request gets an error back, so the child never waits; a notification is dropped.
   #unrouted(backend: ChildUpstream, message: JsonRpcRequest | JsonRpcNotification, text: string): void {
+    if ('id' in message && message.method === 'roots/list') {
+      const answer = answerRootsList(this.#options.roots ?? { mode: 'forward' }, message.id)
+      if (answer) return backend.upstream.respond(answer)
+    }
     const caller = backend.upstream.soleCaller()
     if (caller?.streaming) return caller.deliver(message, text)
     if ('id' in message) {
@@ -170,6 +180,12 @@ export class SharedChild {
       return
     }
     this.#logger.debug({ method: message.method }, 'notification from the MCP server dropped (stateless mode)')
+  }
+
+  #capabilities(): Record<string, unknown> {
+    const capabilities: Record<string, unknown> = { sampling: {}, elicitation: {} }
+    if (this.#options.roots?.mode === 'fixed') capabilities.roots = { listChanged: false }
+    return capabilities
   }
 
   #scheduleRestart(): void {

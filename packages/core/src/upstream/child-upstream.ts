@@ -31,6 +31,8 @@ export class ChildUpstream {
   readonly upstream: Upstream
   /** Settles when the child has exited; every request in flight has been answered by then. */
   readonly exited: Promise<ChildExit>
+  /** Settles when the child and everything left in its process group are gone. */
+  readonly gone: Promise<ChildExit>
   #onUnrouted: Unrouted | undefined
   #logger: Logger
 
@@ -50,15 +52,22 @@ export class ChildUpstream {
       maxQueuedBytes: options.maxQueuedBytes,
       stopGraceMs: options.stopGraceMs,
       onValue: (value, text) => upstream.receive(value, text),
-      onNoise: (event) =>
-        this.#logger.warn({ reason: event.reason, length: event.length, preview: event.preview }, 'MCP server wrote a stdout line that is not JSON-RPC; dropped'),
+      onNoise: (event) => {
+        this.#logger.warn({ reason: event.reason, length: event.length, preview: event.preview }, 'MCP server wrote a stdout line that is not JSON-RPC; dropped')
+        if (event.edges) upstream.lineTooLong(event.edges, event.length, options.maxLineLength)
+      },
       onStderr: (line) => this.#logger.info({ childPid: this.child.pid, stderr: line }, 'MCP server stderr'),
       onExit: (exit) => {
         this.#logger.info({ childPid: this.child.pid, code: exit.code, signal: exit.signal, durationMs: exit.durationMs, forced: exit.forced }, 'MCP server exited')
         upstream.close({ message: describeExit(exit) + ' before answering', data: { code: exit.code, signal: exit.signal } })
       },
+      onStdoutClosed: () => {
+        this.#logger.warn({ childPid: this.child.pid }, 'MCP server closed its stdout but kept running; stopping it')
+        upstream.close({ message: 'The MCP server closed its stdout before answering' })
+      },
     })
     this.exited = this.child.exited
+    this.gone = this.child.gone
   }
 
   /** Where messages that belong to no request go (server→client requests, notifications). */

@@ -1,7 +1,10 @@
 import { classify, type ClassifiedMessage } from '../jsonrpc/classify.js'
 import { ErrorCode, errorResponse } from '../jsonrpc/errors.js'
 import type { JsonRpcId, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../jsonrpc/schemas.js'
+import { trySerialize } from '../jsonrpc/serialize.js'
 import type { Logger } from '../logger.js'
+import type { LineEdges } from '../framing/line-splitter.js'
+import { readOversizedLine } from './oversized-line.js'
 
 /** Whoever sent a request through the Upstream: a session's request stream, or one stateless HTTP request. */
 export interface UpstreamCaller {
@@ -73,7 +76,9 @@ export class Upstream {
   #pending = new Map<JsonRpcId, Pending>()
   #tokens = new Map<string | number, Pending>()
   #seq = 0
-  #sweeper: NodeJS.Timeout | undefined
+  /** One timer, armed for the earliest deadline of the requests in flight. */
+  #timer: NodeJS.Timeout | undefined
+  #timerAt = Infinity
   #closed: UpstreamClosed | undefined
 
   constructor(options: UpstreamOptions) {
@@ -100,12 +105,10 @@ export class Upstream {
     const upstreamId = shared || this.#pending.has(message.id) ? this.#fresh(this.#pending, '') : message.id
     const upstreamToken = token !== undefined && (shared || this.#tokens.has(token)) ? this.#fresh(this.#tokens, 't') : token
     const rewritten = upstreamId !== message.id || upstreamToken !== token
-    let out: string
-    try {
-      out = rewritten ? JSON.stringify(withIds(message, upstreamId, upstreamToken)) : (text ?? JSON.stringify(message))
-    } catch {
+    const out = rewritten ? trySerialize(withIds(message, upstreamId, upstreamToken)) : (text ?? trySerialize(message))
+    if (out === undefined) {
       // Only a pathological message (nested deeper than the stack) fails to serialize: refuse it alone.
-      caller.deliver(...this.#error(message.id, ErrorCode.InvalidRequest, 'The request could not be forwarded (it cannot be serialized)'))
+      caller.deliver(...this.#error(message.id, ErrorCode.InvalidRequest, 'The request could not be forwarded: it is nested too deeply to serialize'))
       return
     }
 
@@ -129,7 +132,7 @@ export class Upstream {
       caller.deliver(...this.#error(message.id, ErrorCode.InternalError, 'The MCP server is not accepting input (it exited or stopped reading stdin)'))
       return
     }
-    this.#armSweeper()
+    this.#arm(entry.deadline)
   }
 
   /** The one caller with requests in flight, if there is exactly one (the likely cause of an unrelated message). */
@@ -149,13 +152,13 @@ export class Upstream {
       this.#cancelFromClient(message)
       return
     }
-    this.#options.transport.send(text ?? JSON.stringify(message))
+    this.#sendMessage(message, text)
   }
 
   /** Forward a client's answer to a request the child sent (sampling, elicitation, roots, ping). */
   respond(message: JsonRpcResponse, text?: string): void {
     if (this.#closed) return
-    this.#options.transport.send(text ?? JSON.stringify(message))
+    this.#sendMessage(message, text)
   }
 
   /** Take one parsed value from the child's stdout. */
@@ -168,11 +171,32 @@ export class Upstream {
     }
   }
 
+  /**
+   * The child wrote a line longer than the line limit, so it was dropped unread. If it was an answer, the
+   * request waiting for it fails now instead of at its timeout: the one its id names (read from the
+   * line's edges), or else the one request in flight.
+   */
+  lineTooLong(edges: LineEdges, length: number, maxLineLength: number): void {
+    const line = readOversizedLine(edges)
+    if (line.kind !== 'response') return
+    const named = line.id === undefined ? undefined : this.#pending.get(line.id)
+    const entry = named ?? (line.id === undefined && this.#pending.size === 1 ? this.#pending.values().next().value : undefined)
+    if (!entry) return
+    this.#forget(entry)
+    this.#options.logger.warn({ method: entry.method, id: entry.originalId, length, maxLineLength }, 'answer of the MCP server over the line limit; the request fails')
+    entry.caller.deliver(
+      ...this.#error(entry.originalId, ErrorCode.InternalError, `The MCP server's answer (${length} characters) is longer than the proxy's line limit (${maxLineLength}); raise maxLineLength`, {
+        length,
+        maxLineLength,
+      }),
+    )
+  }
+
   /** The child is gone: answer every request in flight with an error saying so, and refuse new ones. */
   close(reason: UpstreamClosed): void {
     if (this.#closed) return
     this.#closed = reason
-    this.#stopSweeper()
+    this.#disarm()
     const pending = [...this.#pending.values()]
     this.#pending.clear()
     this.#tokens.clear()
@@ -187,9 +211,9 @@ export class Upstream {
         return this.#receiveResponse(item.message, text)
       case 'notification':
         if (item.message.method === 'notifications/progress' && this.#receiveProgress(item.message, text)) return
-        return this.#options.onUnrouted(item.message, text ?? JSON.stringify(item.message))
+        return this.#unrouted(item.message, text)
       case 'request':
-        return this.#options.onUnrouted(item.message, text ?? JSON.stringify(item.message))
+        return this.#unrouted(item.message, text)
       case 'invalid':
         this.#options.logger.warn({ reason: item.reason }, 'MCP server wrote JSON that is not JSON-RPC; dropped')
     }
@@ -202,12 +226,12 @@ export class Upstream {
       return
     }
     this.#forget(entry)
-    if (entry.originalId === entry.upstreamId && text !== undefined) {
-      entry.caller.deliver(message, text)
-    } else {
-      const restored = { ...message, id: entry.originalId } as JsonRpcResponse
-      entry.caller.deliver(restored, JSON.stringify(restored))
-    }
+    if (entry.originalId === entry.upstreamId && text !== undefined) return entry.caller.deliver(message, text)
+    const restored = { ...message, id: entry.originalId } as JsonRpcResponse
+    const restoredText = trySerialize(restored)
+    if (restoredText !== undefined) return entry.caller.deliver(restored, restoredText)
+    this.#options.logger.warn({ method: entry.method, id: entry.originalId }, 'answer of the MCP server nested too deeply to forward; the request fails')
+    entry.caller.deliver(...this.#error(entry.originalId, ErrorCode.InternalError, "The MCP server's answer could not be forwarded: it is nested too deeply"))
   }
 
   #receiveProgress(message: JsonRpcNotification, text: string | undefined): boolean {
@@ -217,11 +241,29 @@ export class Upstream {
     entry.deadline = Math.min(Date.now() + this.#options.requestTimeoutMs, entry.hardDeadline)
     if (entry.token === entry.upstreamToken && text !== undefined) {
       entry.caller.deliver(message, text)
-    } else {
-      const restored = { ...message, params: { ...params, progressToken: entry.token } }
-      entry.caller.deliver(restored, JSON.stringify(restored))
+      return true
     }
+    const restored = { ...message, params: { ...params, progressToken: entry.token } }
+    const restoredText = trySerialize(restored)
+    if (restoredText !== undefined) entry.caller.deliver(restored, restoredText)
+    else this.#options.logger.warn({ method: message.method }, 'progress notification nested too deeply to forward; dropped')
     return true
+  }
+
+  // A message of the child that answers no request, forwarded as the exact text when there is one (a
+  // batch item has none and is serialized; one nested too deeply is refused alone).
+  #unrouted(message: JsonRpcRequest | JsonRpcNotification, text: string | undefined): void {
+    const out = text ?? trySerialize(message)
+    if (out !== undefined) return this.#options.onUnrouted(message, out)
+    this.#options.logger.warn({ method: message.method }, 'message of the MCP server nested too deeply to forward; dropped')
+    if ('id' in message) this.#sendMessage(errorResponse(message.id, ErrorCode.InvalidRequest, 'The proxy could not forward this request: it is nested too deeply'))
+  }
+
+  // Write a client's message (or the proxy's own) to the child; one that cannot be serialized is dropped.
+  #sendMessage(message: JsonRpcMessage, text?: string): void {
+    const out = text ?? trySerialize(message)
+    if (out !== undefined) this.#options.transport.send(out)
+    else this.#options.logger.warn({ method: 'method' in message ? message.method : undefined }, 'message nested too deeply to forward to the MCP server; dropped')
   }
 
   #cancelFromClient(message: JsonRpcNotification): void {
@@ -235,12 +277,11 @@ export class Upstream {
     const entry = this.#findByOriginalId(params.requestId)
     if (!entry) {
       // Not pending (already answered, or a cancellation of the child's own request): forward unchanged.
-      this.#options.transport.send(JSON.stringify(message))
+      this.#sendMessage(message)
       return
     }
     this.#forget(entry)
-    const forwarded = { ...message, params: { ...params, requestId: entry.upstreamId } }
-    this.#options.transport.send(JSON.stringify(forwarded))
+    this.#sendMessage({ ...message, params: { ...params, requestId: entry.upstreamId } })
     entry.caller.abandon(entry.originalId)
   }
 
@@ -275,37 +316,44 @@ export class Upstream {
     return [response, JSON.stringify(response)]
   }
 
-  #armSweeper(): void {
-    if (this.#sweeper) return
-    const tick = Math.min(1000, Math.max(10, Math.floor(this.#options.requestTimeoutMs / 4)))
-    this.#sweeper = setInterval(() => this.#sweep(), tick)
-    this.#sweeper.unref()
+  // Arm the timer for `deadline` unless it already fires earlier. Progress only moves deadlines later,
+  // so it never re-arms: the sweep finds such a request not due yet and re-arms for the next one.
+  #arm(deadline: number): void {
+    if (deadline >= this.#timerAt) return
+    clearTimeout(this.#timer)
+    this.#timerAt = deadline
+    this.#timer = setTimeout(this.#sweep, Math.max(0, deadline - Date.now()))
+    this.#timer.unref()
   }
 
-  #stopSweeper(): void {
-    if (this.#sweeper) clearInterval(this.#sweeper)
-    this.#sweeper = undefined
+  #disarm(): void {
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+    this.#timerAt = Infinity
   }
 
-  #sweep(): void {
-    if (this.#pending.size === 0) return this.#stopSweeper()
+  #sweep = (): void => {
+    this.#disarm()
     const now = Date.now()
+    let next = Infinity
     for (const entry of [...this.#pending.values()]) {
-      if (now < entry.deadline) continue
+      if (now < entry.deadline) {
+        next = Math.min(next, entry.deadline)
+        continue
+      }
       this.#forget(entry)
       this.#options.logger.warn({ method: entry.method, id: entry.originalId }, 'request to the MCP server timed out')
-      this.#options.transport.send(
-        JSON.stringify({
-          jsonrpc: '2.0',
-          method: 'notifications/cancelled',
-          params: { requestId: entry.upstreamId, reason: 'The proxy timed out waiting for an answer' },
-        }),
-      )
+      this.#sendMessage({
+        jsonrpc: '2.0',
+        method: 'notifications/cancelled',
+        params: { requestId: entry.upstreamId, reason: 'The proxy timed out waiting for an answer' },
+      })
       entry.caller.deliver(
         ...this.#error(entry.originalId, ErrorCode.RequestTimeout, `Request timed out: the MCP server did not answer ${entry.method} in time`, {
           waitedMs: now - entry.started,
         }),
       )
     }
+    if (next !== Infinity && !this.#closed) this.#arm(next)
   }
 }

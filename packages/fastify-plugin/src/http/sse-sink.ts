@@ -106,11 +106,13 @@ export class SseSink implements StreamSink {
     return this.#connection.open
   }
 
-  send(eventId: string | undefined, data: string, _kind: EventKind): void {
+  send(eventId: string | undefined, data: string, _kind: EventKind, replay = false): void {
     if (!this.#connection.open) return
     if (!this.#started) this.start()
     const res = this.#res
-    if (!this.#corked && res.writableLength > this.#options.maxQueuedBytes) {
+    // Counted also within a tick's burst of writes (corked). What a client missed (backlog, replay) is
+    // bounded where it is kept and leaves in one burst; the bound is for live events on a slow client.
+    if (!replay && res.writableLength > this.#options.maxQueuedBytes) {
       // A client that does not read: drop the connection, not the events (they are in the event store).
       res.destroy()
       return this.#connection.closed()
