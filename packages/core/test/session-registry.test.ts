@@ -167,3 +167,94 @@ describe('SessionRegistry children', () => {
     expect(registry.create('streamable')).toBeDefined()
   })
 })
+
+describe('SessionRegistry idle reaping', () => {
+  it('closes idle sessions but never one with an open connection', async () => {
+    const { registry } = openRegistry(fixtureCommand('echo-server'), { idleTimeoutMs: 60_000 })
+    const connected = registry.create('streamable')
+    const idle = registry.create('streamable')
+    const standalone = new FakeSink()
+    connected.attachStandalone(standalone)
+
+    expect(registry.reapIdle()).toBe(0)
+    const later = Date.now() + 60_001
+    expect(registry.reapIdle(later)).toBe(1)
+    expect(idle.closed).toBe(true)
+    expect(registry.get(idle.id)).toBeUndefined()
+    expect(connected.closed).toBe(false)
+    expect(registry.get(connected.id)).toBe(connected)
+
+    standalone.disconnect()
+    expect(registry.reapIdle(later)).toBe(1)
+    expect(connected.closed).toBe(true)
+    await eventually(() => expect(isAlive(idle.backend.child.pid!) || isAlive(connected.backend.child.pid!)).toBe(false))
+  })
+
+  it('starts the idle countdown when the last connection closes, not when the session was last used', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    onCleanup(() => vi.useRealTimers())
+    const { registry } = openRegistry(fixtureCommand('echo-server'), { idleTimeoutMs: 60_000 })
+    const session = registry.create('streamable')
+    const standalone = new FakeSink()
+    session.attachStandalone(standalone)
+
+    vi.setSystemTime(Date.now() + 120_000) // a stream open for two minutes: never idle
+    expect(registry.reapIdle()).toBe(0)
+    standalone.disconnect()
+    expect(registry.reapIdle(), 'reaped the moment its stream closed: a client reconnecting now gets 404').toBe(0)
+    vi.setSystemTime(Date.now() + 60_001)
+    expect(registry.reapIdle()).toBe(1)
+    await session.backend.exited
+  })
+
+  it('reaps on its own timer when idleTimeoutMs is set', async () => {
+    const { registry } = openRegistry(fixtureCommand('echo-server'), { idleTimeoutMs: 150 })
+    const connected = registry.create('streamable')
+    connected.attachStandalone(new FakeSink())
+    const idle = registry.create('streamable')
+    await eventually(() => expect(idle.closed).toBe(true))
+    expect(connected.closed).toBe(false)
+    await idle.backend.exited
+  })
+})
+
+describe('SessionRegistry shutdown', () => {
+  it('closeAll stops every child, pooled ones and ones that ignore SIGTERM included, and leaves none behind', async () => {
+    const { registry, pool } = openRegistry(fixtureCommand('ignore-sigterm-server'), {}, 2)
+    pool.fill()
+    const sessions = [registry.create('streamable'), registry.create('legacy-sse')]
+    await eventually(() => expect(pool.idle).toBe(2))
+    const pids = fixtureProcesses()
+    expect(pids).toHaveLength(4)
+    expect(pids).toEqual(expect.arrayContaining(sessions.map((session) => session.backend.child.pid)))
+
+    await registry.closeAll()
+    expect(pids.filter(isAlive)).toEqual([])
+    expect(fixtureProcesses()).toEqual([])
+    expect(registry.size).toBe(0)
+    expect(sessions.every((session) => session.closed)).toBe(true)
+    expect(errorCodeOf(() => registry.create('streamable'))).toBe('MCP_PROXY_CLOSED')
+  })
+
+  it('closeAll waits for the children of sessions that were closed before it and are still stopping', async () => {
+    const { registry } = openRegistry(fixtureCommand('ignore-sigterm-server'), { idleTimeoutMs: 60_000 })
+    const session = registry.create('streamable')
+    const pid = session.backend.child.pid!
+    // Reaped: its child is now in the stop ladder (SIGKILL only after two grace periods).
+    expect(registry.reapIdle(Date.now() + 60_001)).toBe(1)
+    await registry.closeAll()
+    expect(isAlive(pid), 'closeAll resolved while a child of a reaped session was still running').toBe(false)
+  })
+
+  it('killAll kills every child at once', async () => {
+    const { registry, pool } = openRegistry(fixtureCommand('ignore-sigterm-server'), {}, 1)
+    pool.fill()
+    const session = registry.create('streamable')
+    await eventually(() => expect(pool.idle).toBe(1))
+    const pids = fixtureProcesses()
+    expect(pids).toHaveLength(2)
+    registry.killAll()
+    expect(await session.backend.exited).toMatchObject({ signal: 'SIGKILL', forced: true })
+    await eventually(() => expect(pids.filter(isAlive)).toEqual([]))
+  })
+})
