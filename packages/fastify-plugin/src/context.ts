@@ -1,8 +1,8 @@
 import type { FastifyReply } from 'fastify'
 import type { OutgoingHttpHeaders } from 'node:http'
 import type { SessionRegistry, SharedChild, StreamSink } from '@proxy/core'
-import { JsonSink } from './http/json-sink.js'
-import { SseSink } from './http/sse-sink.js'
+import { AnswerSink } from './http/answer-sink.js'
+import { SseSink, type SseSinkOptions } from './http/sse-sink.js'
 import type { ResolvedOptions } from './options.js'
 
 /** What every route of one plugin instance shares: the resolved options and the session machinery. */
@@ -23,20 +23,23 @@ export function hijack(reply: FastifyReply, extra: OutgoingHttpHeaders = {}): Ou
   return headers
 }
 
-/** An SSE stream on a hijacked reply, configured from the plugin's options. */
-export function sseSink(context: ProxyContext, reply: FastifyReply, headers: OutgoingHttpHeaders): SseSink {
+/** The SSE settings of the plugin's options, with the response's extra headers. */
+function sseOptions(context: ProxyContext, headers: OutgoingHttpHeaders): SseSinkOptions {
   const { options } = context
-  return new SseSink(reply.raw, {
-    headers,
-    keepAliveMs: options.keepAliveInterval,
-    maxQueuedBytes: options.maxQueuedBytes,
-    retryMs: options.retryInterval,
-  })
+  return { headers, keepAliveMs: options.keepAliveInterval, maxQueuedBytes: options.maxQueuedBytes, retryMs: options.retryInterval }
 }
 
-/** The sink for the answer to a POST of requests: an SSE stream, or one JSON body (`jsonResponse`). */
+/** An SSE stream on a hijacked reply, configured from the plugin's options. */
+export function sseSink(context: ProxyContext, reply: FastifyReply, headers: OutgoingHttpHeaders): SseSink {
+  return new SseSink(reply.raw, sseOptions(context, headers))
+}
+
+/**
+ * The sink for the answer to a POST of requests: an SSE stream, or with `jsonResponse` one JSON body
+ * that turns into an SSE stream if progress or a server request of the call comes before its answer.
+ */
 export function answerSink(context: ProxyContext, reply: FastifyReply, headers: OutgoingHttpHeaders, batch: boolean): StreamSink {
-  if (context.options.jsonResponse) return new JsonSink(reply.raw, headers, batch)
+  if (context.options.jsonResponse) return new AnswerSink(reply.raw, sseOptions(context, headers), batch)
   const sink = sseSink(context, reply, headers)
   sink.start()
   return sink

@@ -333,7 +333,6 @@ describe('limits', () => {
   })
 
   it('a slow SSE reader is disconnected (bounded queue), the session works and the events are replayable', async () => {
-    // jsonResponse: the call's answer is a JSON body, so the log notifications go to the GET stream.
     const { base, port } = await listenWithPort({ maxQueuedBytes: 65_536, jsonResponse: true, eventStoreMaxEvents: 5000, eventStoreMaxBytes: 32 * 1024 * 1024 })
     const session = await initialize(base)
     // A GET stream whose reader never reads.
@@ -350,6 +349,9 @@ describe('limits', () => {
     expect(Buffer.concat(received).toString('latin1')).toMatch(/^HTTP\/1\.1 200/)
     expect((await openGet(base, session)).status).toBe(409) // the slow stream is the session's GET stream
 
+    // A second call in flight: the log notifications of a call then go to the open GET stream.
+    post(base, toolCall(99, 'slow', { ms: 30_000 }), { session }).catch(() => {})
+    await sleep(100)
     // 12 MB: more than the kernel buffers of a loopback connection can hold (send buffer up to 4 MB).
     const count = 3000
     const message = 'x'.repeat(4000)
@@ -397,6 +399,9 @@ describe('bursts larger than maxQueuedBytes', () => {
     const get = await openGet(base, session)
     expect(get.status).toBe(200)
     const reader = new SseReader(get)
+    // A second call in flight: the log notifications of a call then go to the open GET stream.
+    post(base, toolCall(99, 'slow', { ms: 30_000 }), { session }).catch(() => {})
+    await sleep(100)
     const count = 200
     const message = 'y'.repeat(2000)
     // One stdout chunk of the child holds ~30 of these events (64 KiB): a burst written in one tick.
@@ -409,23 +414,15 @@ describe('bursts larger than maxQueuedBytes', () => {
   })
 
   it('a Last-Event-ID replay larger than maxQueuedBytes is delivered', async () => {
-    const { base } = await listen({ maxQueuedBytes: 65_536, jsonResponse: true })
+    const { base } = await listen({ maxQueuedBytes: 65_536 })
     const session = await initialize(base)
-    // Nobody listens: the events wait in the event store (and the backlog of the standalone stream).
-    const first = await openGet(base, session)
-    const firstReader = new SseReader(first)
-    expect(textOf(await request(base, session, toolCall(1, 'log', { count: 1, message: 'mark' })))).toBe('logged')
-    const mark = await firstReader.next()
-    expect(mark?.id).toBeTruthy()
-    firstReader.cancel()
-    await waitFor(async () => {
-      const probe = await openGet(base, session, undefined)
-      if (probe.status !== 200) return undefined
-      probe.body?.cancel().catch(() => {})
-      return true
-    }, 'the first GET stream to be closed')
-    expect(textOf(await request(base, session, toolCall(2, 'log', { count: 100, message: 'z'.repeat(2000) })))).toBe('logged')
-    const resumed = await openGet(base, session, mark!.id)
+    // The call's own stream carries its log notifications; the client leaves after the priming event.
+    const controller = new AbortController()
+    const response = await post(base, toolCall(2, 'log', { count: 100, message: 'z'.repeat(2000) }), { session, signal: controller.signal })
+    const priming = await new SseReader(response).next()
+    expect(priming?.data).toBe('')
+    controller.abort()
+    const resumed = await openGet(base, session, priming!.id)
     expect(resumed.status).toBe(200)
     const reader = new SseReader(resumed)
     for (let i = 0; i < 100; i++) await reader.until((m) => m.method === 'notifications/message')
