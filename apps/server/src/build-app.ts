@@ -41,8 +41,10 @@ export async function serverOptions(config: RunConfig): Promise<FastifyServerOpt
     logController: new LogController({ disableRequestLogging: config.logLevel !== 'debug' }),
     // The plugin ends open streams in preClose; idle keep-alive sockets must not hold close() open.
     forceCloseConnections: true,
+    // During shutdown the plugin answers every request itself (503, Retry-After, a JSON-RPC error body).
+    return503OnClosing: false,
     keepAliveTimeout: config.keepAliveTimeout,
-    // SSE responses live long: no whole-request deadline (bodies are bounded by --max-body-size).
+    // SSE responses live long: no whole-request deadline (bodies are bounded by --max-body-size and --body-timeout).
     requestTimeout: 0,
     ...(tls
       ? {

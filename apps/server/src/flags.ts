@@ -63,6 +63,7 @@ export const FLAGS: readonly Flag[] = [
   { name: 'inherit-env', aliases: ['inheritEnv'], type: 'boolean', group: 'MCP server (the child)', option: 'inheritEnv', help: 'Pass the proxy\'s environment to the child, minus MCP_PROXY_* and the API key (--no-inherit-env: only --env).' },
   { name: 'shell', aliases: [], type: 'boolean', group: 'MCP server (the child)', option: 'shell', help: 'Spawn through the system shell (npx.cmd on Windows).' },
   { name: 'warm-children', aliases: ['warmChildren'], type: 'integer', value: 'N', group: 'MCP server (the child)', option: 'warmChildren', help: 'Children started ahead of time for new sessions (0: start on initialize).' },
+  { name: 'roots', aliases: [], type: 'string', value: 'forward|deny|fixed:URI,…', group: 'MCP server (the child)', option: 'roots', default: 'forward when bound to loopback, else deny', help: 'What the child learns about the client\'s roots (directories on the client\'s machine, which some servers adopt as their allowed directories): forward them, deny (the child is told the client has none), or fixed: these URIs, answered by the proxy (fixed:file:///data,file:///srv).' },
   { name: 'stop-grace', aliases: ['stopGrace'], type: 'integer', value: 'MS', group: 'MCP server (the child)', option: 'stopGrace', help: 'Each step of stopping a child: stdin end, then SIGTERM, then SIGKILL.' },
 
   // Transports
@@ -82,7 +83,8 @@ export const FLAGS: readonly Flag[] = [
 
   // Limits and timeouts
   { name: 'max-body-size', aliases: ['maxBodySize'], type: 'integer', value: 'BYTES', group: 'Limits and timeouts', option: 'maxBodySize', help: 'Largest request body; larger gets 413 before it is read.' },
-  { name: 'max-sessions', aliases: ['maxSessions'], type: 'integer', value: 'N', group: 'Limits and timeouts', option: 'maxSessions', help: 'Sessions (so children) at once; one more gets 503.' },
+  { name: 'body-timeout', aliases: ['bodyTimeout'], type: 'integer', value: 'MS', group: 'Limits and timeouts', option: 'bodyTimeout', help: 'A request body not fully received this long after its head gets 408 and the connection is closed; 0: no limit.' },
+  { name: 'max-sessions', aliases: ['maxSessions'], type: 'integer', value: 'N', group: 'Limits and timeouts', option: 'maxSessions', help: 'Sessions (so children) at once. At the cap the session idle longest is closed to make room; if none is idle, a new one gets 503.' },
   { name: 'session-idle-timeout', aliases: ['sessionIdleTimeout'], type: 'integer', value: 'MS', group: 'Limits and timeouts', option: 'sessionIdleTimeout', help: 'Close a session idle this long with no open stream; 0: never.' },
   { name: 'request-timeout', aliases: ['requestTimeout'], type: 'integer', value: 'MS', group: 'Limits and timeouts', option: 'requestTimeout', help: 'A request with no answer and no progress this long fails (and is cancelled).' },
   { name: 'max-request-timeout', aliases: ['maxRequestTimeout'], type: 'integer', value: 'MS', group: 'Limits and timeouts', option: 'maxRequestTimeout', help: 'Progress resets --request-timeout, but never past this total.' },

@@ -37,6 +37,32 @@ function usageOf(flag: Flag): string {
   return flag.type === 'boolean' ? names : `${names} ${flag.value ?? 'VALUE'}`
 }
 
+/** Flags in help order, by group. */
+function byGroup(): Map<FlagGroup, Flag[]> {
+  const groups = new Map<FlagGroup, Flag[]>()
+  for (const flag of FLAGS) groups.set(flag.group, [...(groups.get(flag.group) ?? []), flag])
+  return groups
+}
+
+/**
+ * The flag tables of the root README (between `<!-- flags:start -->` and `<!-- flags:end -->`), generated
+ * from the same table as `--help`; `test/readme-flags.test.ts` keeps the README in sync with it.
+ */
+export function flagTableMarkdown(): string {
+  const cell = (text: string): string => text.replace(/\|/g, '\\|')
+  const sections: string[] = []
+  for (const [group, flags] of byGroup()) {
+    const rows = flags.map((flag) => {
+      const names = [flag.name, ...flag.aliases].map((n) => (n.length === 1 ? `-${n}` : `--${n}`))
+      const usage = names.map((n, i) => `\`${i === 0 && flag.type !== 'boolean' ? `${n} ${flag.value ?? 'VALUE'}` : n}\``).join(', ')
+      const env = envNames(flag).map((n) => `\`${n}\``).join(', ')
+      return `| ${cell(usage)} | ${cell(defaultOf(flag) ?? '—')} | ${env || '—'} | ${cell(flag.help)} |`
+    })
+    sections.push([`**${group}**`, '', '| Flag | Default | Environment | What it does |', '|---|---|---|---|', ...rows].join('\n'))
+  }
+  return sections.join('\n\n') + '\n'
+}
+
 /** The `--help` text, generated from the flag table. */
 export function helpText(): string {
   const lines = [
@@ -51,9 +77,7 @@ export function helpText(): string {
     'of an alias: MCP_PROXY_API_KEY, MCP_PROXY_PORT…); a flag on the command line wins. Booleans take',
     '--flag, --flag=false or --no-flag; durations are in milliseconds.',
   ]
-  const groups = new Map<FlagGroup, Flag[]>()
-  for (const flag of FLAGS) groups.set(flag.group, [...(groups.get(flag.group) ?? []), flag])
-  for (const [group, flags] of groups) {
+  for (const [group, flags] of byGroup()) {
     lines.push('', `${group}:`)
     for (const flag of flags) {
       const notes = [defaultOf(flag) === undefined ? '' : `default: ${defaultOf(flag)}`, envNames(flag)[0] ?? '']

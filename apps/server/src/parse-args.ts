@@ -167,6 +167,22 @@ function resolveCommand(positional: string[] | undefined, given: Map<Flag, Given
   return { command, args: [...words, ...((argsFlag?.value as string[] | undefined) ?? [])] }
 }
 
+/** `--roots forward|deny|fixed:<uri,…>` as the plugin's option (each URI is checked by the plugin). */
+function parseRoots(raw: string, source: string): NonNullable<McpProxyOptions['roots']> {
+  const value = raw.trim()
+  if (value === 'forward' || value === 'deny') return value
+  if (value.startsWith('fixed:')) {
+    const fixed = value
+      .slice('fixed:'.length)
+      .split(',')
+      .map((uri) => uri.trim())
+      .filter((uri) => uri !== '')
+    if (fixed.length === 0) throw new UsageError(`${source} fixed: needs at least one URI (fixed:file:///data,file:///srv)`)
+    return { fixed }
+  }
+  throw new UsageError(`${source} takes forward, deny or fixed:<uri,…>, not '${raw}'`)
+}
+
 /** `Invalid … options: /maxSessions must be …` → `--max-sessions must be …` (or the variable it came from). */
 function explainPluginError(error: Error, sources: Map<string, string>): UsageError {
   const detail = error.message.replace(/^Invalid @proxy\/fastify-plugin options: /, '')
@@ -201,6 +217,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Pars
     if (!flag.option || !value || flag.option === 'args') continue
     sources.set(flag.option, value.source)
     if (flag.option === 'env') plugin.env = parseEnvEntries(value.value as string[], value.source)
+    else if (flag.option === 'roots') plugin.roots = parseRoots(value.value as string, value.source)
     else (plugin as Record<string, unknown>)[flag.option] = value.value
   }
 

@@ -1,12 +1,15 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import type { FastifyReply } from 'fastify'
 import { ErrorCode, errorResponse, type JsonRpcId } from '@proxy/core'
+import { MAX_JSON_DEPTH } from './http/limits.js'
 
 /** The HTTP answers of the proxy: a status, a JSON-RPC error code, and a message that says what to do. */
 export const HttpError = {
   ParseError: { status: 400, code: ErrorCode.ParseError, message: 'Parse error: the body is not valid JSON' },
   InvalidRequest: { status: 400, code: ErrorCode.InvalidRequest, message: 'Invalid Request' },
   EmptyBody: { status: 400, code: ErrorCode.ParseError, message: 'Parse error: the body is empty' },
+  NestedTooDeep: { status: 400, code: ErrorCode.InvalidRequest, message: `Invalid Request: the body is nested too deeply (limit ${MAX_JSON_DEPTH})` },
+  MalformedHost: { status: 400, code: ErrorCode.ConnectionClosed, message: 'Bad Request: malformed Host header (expected name, name:port, IPv4 or [IPv6], port 1-65535)' },
   MissingSession: {
     status: 400,
     code: ErrorCode.ConnectionClosed,
@@ -22,8 +25,13 @@ export const HttpError = {
     code: ErrorCode.ConnectionClosed,
     message: 'Not Acceptable: the Accept header must list application/json and text/event-stream',
   },
-  NotAcceptableSse: { status: 406, code: ErrorCode.ConnectionClosed, message: 'Not Acceptable: the Accept header must list text/event-stream' },
+  NotAcceptableSse: {
+    status: 406,
+    code: ErrorCode.ConnectionClosed,
+    message: 'Not Acceptable: the Accept header must name text/event-stream (a wildcard such as */* is not enough)',
+  },
   UnsupportedMediaType: { status: 415, code: ErrorCode.ConnectionClosed, message: 'Unsupported Media Type: Content-Type must be application/json' },
+  BodyTimeout: { status: 408, code: ErrorCode.ConnectionClosed, message: 'Request Timeout: the body was not received in time; send the request again' },
   BodyTooLarge: { status: 413, code: ErrorCode.InvalidRequest, message: 'Payload Too Large: the body is over the size limit' },
   StreamConflict: { status: 409, code: ErrorCode.ConnectionClosed, message: 'Conflict: this session already has an open GET stream' },
   UnknownEventId: { status: 404, code: ErrorCode.ConnectionClosed, message: 'Unknown Last-Event-ID: the event was never issued or is no longer kept; reconnect without it' },

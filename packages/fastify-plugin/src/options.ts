@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
 import { createError } from '@fastify/error'
+import type { Root, RootsPolicy } from '@proxy/core'
 
 const Path = Type.String({ pattern: '^/' })
 const Millis = Type.Integer({ minimum: 0 })
@@ -43,11 +44,22 @@ export const McpProxyOptions = Type.Object({
   /** Hosts allowed (`Host` header): `name` (any port) or `name:port`; `*` allows any. @default loopback names when bound to loopback, else any */
   allowedHosts: Type.Optional(Type.Array(Type.String())),
 
-  /** Largest request body in bytes; larger gets 413 before it is read. @default 4 MiB */
+  /**
+   * What each child learns about its client's roots: `'forward'` (the client's roots capability and
+   * answers go through), `'deny'` (the child is told the client has no roots), or `{ fixed: [uri, …] }`
+   * (the proxy answers `roots/list` with these URIs). A remote client's roots name directories on its own
+   * machine, and some servers replace their allowed directories with them.
+   * @default 'forward' when `host` is loopback, else 'deny'
+   */
+  roots: Type.Optional(Type.Union([Type.Literal('forward'), Type.Literal('deny'), Type.Object({ fixed: Type.Array(Type.String()) })])),
+
+  /** Largest request body in bytes; larger gets 413 before it is read. @default 10 MiB */
   maxBodySize: Type.Optional(Type.Integer({ minimum: 1 })),
-  /** Most sessions at once; one more gets 503. @default 1000 */
+  /** A request body not fully received this long after its head gets 408 and the connection is closed; 0 = no limit. @default 30 s */
+  bodyTimeout: Type.Optional(Millis),
+  /** Most sessions at once; one more gets 503. @default 32 */
   maxSessions: Type.Optional(Type.Integer({ minimum: 1 })),
-  /** Close a session idle this long with no open stream; 0 = never. @default 30 min */
+  /** Close a session idle this long with no open stream; 0 = never. @default 5 min */
   sessionIdleTimeout: Type.Optional(Millis),
   /** Events kept per session for `Last-Event-ID` replay; 0 disables resumability. @default 1000 */
   eventStoreMaxEvents: Type.Optional(Type.Integer({ minimum: 0 })),
@@ -55,7 +67,7 @@ export const McpProxyOptions = Type.Object({
   eventStoreMaxBytes: Type.Optional(Type.Integer({ minimum: 1 })),
   /** Bytes that may queue for a slow SSE client before that connection is closed (its events stay replayable). @default 8 MiB */
   maxQueuedBytes: Type.Optional(Type.Integer({ minimum: 1 })),
-  /** Longest line the child may write, in characters; longer lines are dropped. @default 32 MiB */
+  /** Longest line the child may write, in characters; longer lines are dropped. @default 128 Mi characters */
   maxLineLength: Type.Optional(Type.Integer({ minimum: 1 })),
   /** A request with no answer and no progress this long fails and is cancelled. @default 5 min */
   requestTimeout: Type.Optional(Type.Integer({ minimum: 1 })),
@@ -105,7 +117,9 @@ export interface ResolvedOptions {
   allowedOrigins: Set<string> | undefined
   /** undefined = any host. */
   allowedHosts: Set<string> | undefined
+  roots: RootsPolicy
   maxBodySize: number
+  bodyTimeout: number
   maxSessions: number
   sessionIdleTimeout: number
   eventStoreMaxEvents: number
@@ -139,6 +153,34 @@ function normalizeOrigin(origin: string): string {
   }
 }
 
+/** The name MCP shows for a root: the last path segment of its URI (none for `file:///`). */
+function rootName(url: URL): string | undefined {
+  const segment = url.pathname.split('/').filter((s) => s !== '').pop()
+  if (segment === undefined) return undefined
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    return segment
+  }
+}
+
+/** The roots option as core's policy; every fixed root must be a URI. */
+function resolveRoots(roots: McpProxyOptions['roots'], loopback: boolean): RootsPolicy {
+  if (roots === undefined) return { mode: loopback ? 'forward' : 'deny' }
+  if (typeof roots === 'string') return { mode: roots }
+  const fixed = roots.fixed.map((uri, i): Root => {
+    let url: URL
+    try {
+      url = new URL(uri)
+    } catch {
+      throw new FST_MCP_PROXY_INVALID_OPTIONS(`/roots/fixed/${i} must be a URI (file:///path), not '${uri}'`)
+    }
+    const name = rootName(url)
+    return name === undefined ? { uri } : { uri, name }
+  })
+  return { mode: 'fixed', roots: fixed }
+}
+
 /** Validate raw options against the schema and fill in every default, once. */
 export function resolveOptions(raw: unknown): ResolvedOptions {
   if (!Value.Check(McpProxyOptions, raw)) {
@@ -162,13 +204,15 @@ export function resolveOptions(raw: unknown): ResolvedOptions {
     apiKey: o.apiKey,
     allowedOrigins: lowerSet((o.allowedOrigins ?? defaultOrigins).map((v) => (v === '*' ? v : normalizeOrigin(v)))),
     allowedHosts: lowerSet(o.allowedHosts ?? defaultHosts),
-    maxBodySize: o.maxBodySize ?? 4 * 1024 * 1024,
-    maxSessions: o.maxSessions ?? 1000,
-    sessionIdleTimeout: o.sessionIdleTimeout ?? 30 * 60_000,
+    roots: resolveRoots(o.roots, loopback),
+    maxBodySize: o.maxBodySize ?? 10 * 1024 * 1024,
+    bodyTimeout: o.bodyTimeout ?? 30_000,
+    maxSessions: o.maxSessions ?? 32,
+    sessionIdleTimeout: o.sessionIdleTimeout ?? 5 * 60_000,
     eventStoreMaxEvents: o.eventStoreMaxEvents ?? 1000,
     eventStoreMaxBytes: o.eventStoreMaxBytes ?? 8 * 1024 * 1024,
     maxQueuedBytes: o.maxQueuedBytes ?? 8 * 1024 * 1024,
-    maxLineLength: o.maxLineLength ?? 32 * 1024 * 1024,
+    maxLineLength: o.maxLineLength ?? 128 * 1024 * 1024,
     requestTimeout: o.requestTimeout ?? 5 * 60_000,
     maxRequestTimeout: o.maxRequestTimeout ?? 60 * 60_000,
     initializeTimeout: o.initializeTimeout ?? 60_000,

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance, FastifyPluginAsync } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import {
   buildChildEnvironment,
@@ -12,8 +12,11 @@ import {
 import type { ProxyContext } from './context.js'
 import { HttpError, replyError } from './errors.js'
 import { apiKeyAuth } from './hooks/auth.js'
+import { bodyTimeout } from './hooks/body-timeout.js'
 import { cors } from './hooks/cors.js'
+import { hostShape } from './hooks/host-shape.js'
 import { originGuard } from './hooks/origin-guard.js'
+import { refuseWhileClosing, type ClosingState } from './hooks/shutting-down.js'
 import { BodyError, registerJsonBody } from './http/body.js'
 import { resolveOptions, type McpProxyOptions } from './options.js'
 import { registerHealth } from './routes/health.js'
@@ -21,11 +24,12 @@ import { registerLegacySse } from './routes/legacy-sse.js'
 import { registerMcpDelete } from './routes/mcp-delete.js'
 import { registerMcpGet } from './routes/mcp-get.js'
 import { registerMcpPost } from './routes/mcp-post.js'
+import { onBothSlashForms } from './routes/paths.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** The route needs no API key (health checks). */
-    public?: boolean
+    /** A health check (`/ping`, `/ready`): no API key, and a request without a Host header passes. */
+    healthCheck?: boolean
   }
 }
 
@@ -76,6 +80,7 @@ const mcpProxy: FastifyPluginAsync<McpProxyOptions> = async (app: FastifyInstanc
       initializeTimeoutMs: options.initializeTimeout,
       restart: { initialDelayMs: 500, maxDelayMs: 30_000, crashLoopExits: 5, crashLoopWindowMs: 60_000 },
       clientInfo: options.clientInfo,
+      roots: options.roots,
       logger,
     })
   } else {
@@ -90,13 +95,19 @@ const mcpProxy: FastifyPluginAsync<McpProxyOptions> = async (app: FastifyInstanc
           : undefined,
       initializeTimeoutMs: options.initializeTimeout,
       idPrefix: options.sessionIdPrefix,
+      roots: options.roots,
       logger,
     })
   }
 
-  app.addHook('onRequest', originGuard(options.allowedOrigins, options.allowedHosts))
+  const healthCheck = (request: FastifyRequest): boolean => request.routeOptions.config.healthCheck === true
+  const closing: ClosingState = { closing: false }
+  app.addHook('onRequest', refuseWhileClosing(closing))
+  app.addHook('onRequest', hostShape())
+  app.addHook('onRequest', originGuard(options.allowedOrigins, options.allowedHosts, healthCheck))
   app.addHook('onRequest', cors(options.allowedOrigins))
-  if (options.apiKey) app.addHook('onRequest', apiKeyAuth(options.apiKey, (request) => request.method === 'OPTIONS' || request.routeOptions.config.public === true))
+  if (options.apiKey) app.addHook('onRequest', apiKeyAuth(options.apiKey, (request) => request.method === 'OPTIONS' || healthCheck(request)))
+  app.addHook('preParsing', bodyTimeout(options.bodyTimeout))
   registerJsonBody(app, options.maxBodySize)
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const mapped = mapFastifyError(error)
@@ -116,7 +127,7 @@ const mcpProxy: FastifyPluginAsync<McpProxyOptions> = async (app: FastifyInstanc
     registerLegacySse(app, context, options.sseEndpoint, options.messagesEndpoint)
     paths.push(options.sseEndpoint, options.messagesEndpoint)
   }
-  for (const path of paths) app.options(path, async (_request, reply) => reply.code(204).send())
+  for (const path of paths) onBothSlashForms(app, 'OPTIONS', path, (form) => app.options(form, async (_request, reply) => reply.code(204).send()))
   registerHealth(app, context, pool)
 
   // Start the children before listening: a command that cannot be spawned fails `ready()`, not a client.
@@ -125,8 +136,10 @@ const mcpProxy: FastifyPluginAsync<McpProxyOptions> = async (app: FastifyInstanc
     pool!.fill()
     await pool!.started()
   })
-  // Before the server closes: end open streams (they would hold close() open) and stop every child.
+  // Before the server closes: refuse new requests, end open streams (they would hold close() open) and
+  // stop every child.
   app.addHook('preClose', async () => {
+    closing.closing = true
     await Promise.all([context.registry?.closeAll(), context.shared?.close()])
   })
 }

@@ -289,10 +289,12 @@ describe('stateless mode: the shared child', () => {
 })
 
 describe('limits', () => {
-  it('maxSessions: one more initialize gets 503 with Retry-After; after a DELETE there is room again', async () => {
+  it('maxSessions: one more initialize gets 503 with Retry-After while every session is busy; after a DELETE there is room again', async () => {
     const { base } = await listen({ maxSessions: 2 })
     const a = await initialize(base)
-    await initialize(base)
+    const b = await initialize(base)
+    // Open GET streams keep both sessions from being the idle one that gives way at the cap.
+    for (const session of [a, b]) expect((await openGet(base, session)).status).toBe(200)
     const refused = await post(base, initializeMessage(7))
     expect(refused.status).toBe(503)
     expect(refused.headers.get('retry-after')).toBeTruthy()

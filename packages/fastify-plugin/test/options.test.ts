@@ -80,9 +80,12 @@ describe('resolveOptions: defaults', () => {
       stateless: false,
       jsonResponse: false,
       apiKey: undefined,
-      maxBodySize: 4 * 1024 * 1024,
-      maxSessions: 1000,
-      sessionIdleTimeout: 30 * 60_000,
+      maxBodySize: 10 * 1024 * 1024,
+      bodyTimeout: 30_000,
+      maxSessions: 32,
+      sessionIdleTimeout: 5 * 60_000,
+      maxLineLength: 128 * 1024 * 1024,
+      roots: { mode: 'forward' },
       eventStoreMaxEvents: 1000,
       warmChildren: 1,
       sessionIdPrefix: '',
@@ -141,5 +144,50 @@ describe('isLoopback', () => {
   it('recognises loopback bind addresses', () => {
     for (const host of ['localhost', '127.0.0.1', '127.1.2.3', '::1', '[::1]']) expect(isLoopback(host), host).toBe(true)
     for (const host of ['0.0.0.0', '::', '10.0.0.1', 'example.com', '']) expect(isLoopback(host), host).toBe(false)
+  })
+})
+
+describe('resolveOptions: roots', () => {
+  it("defaults to 'forward' on a loopback host and to 'deny' on any other", () => {
+    expect(resolveOptions({ command: 'node' }).roots).toEqual({ mode: 'forward' })
+    expect(resolveOptions({ command: 'node', host: '::1' }).roots).toEqual({ mode: 'forward' })
+    for (const host of ['0.0.0.0', '::', '10.0.0.1']) expect(resolveOptions({ command: 'node', host }).roots, host).toEqual({ mode: 'deny' })
+  })
+
+  it("'forward' and 'deny' are kept whatever the host", () => {
+    expect(resolveOptions({ command: 'node', host: '0.0.0.0', roots: 'forward' }).roots).toEqual({ mode: 'forward' })
+    expect(resolveOptions({ command: 'node', roots: 'deny' }).roots).toEqual({ mode: 'deny' })
+  })
+
+  it('fixed roots become core roots named by the last path segment', () => {
+    const o = resolveOptions({ command: 'node', roots: { fixed: ['file:///home/me/project', 'file:///data/', 'file:///srv/my%20files', 'file:///'] } })
+    expect(o.roots).toEqual({
+      mode: 'fixed',
+      roots: [
+        { uri: 'file:///home/me/project', name: 'project' },
+        { uri: 'file:///data/', name: 'data' },
+        { uri: 'file:///srv/my%20files', name: 'my files' },
+        { uri: 'file:///' },
+      ],
+    })
+    expect(resolveOptions({ command: 'node', roots: { fixed: [] } }).roots).toEqual({ mode: 'fixed', roots: [] })
+  })
+
+  it('a fixed root that is not a URI, or another mode, fails with FST_MCP_PROXY_INVALID_OPTIONS naming it', () => {
+    const notUri = invalid({ command: 'node', roots: { fixed: ['file:///ok', 'relative/dir'] } })
+    expect(notUri).toBeInstanceOf(FST_MCP_PROXY_INVALID_OPTIONS)
+    expect(notUri.message).toContain('/roots/fixed/1')
+    expect(notUri.message).toContain("'relative/dir'")
+    for (const roots of ['allow', 'fixed', { fixed: 'file:///a' }, { fixed: [1] }, true]) {
+      expect(invalid({ command: 'node', roots }), JSON.stringify(roots)).toBeInstanceOf(FST_MCP_PROXY_INVALID_OPTIONS)
+    }
+  })
+})
+
+describe('resolveOptions: bodyTimeout', () => {
+  it('takes milliseconds, 0 = no limit; negative is invalid', () => {
+    expect(resolveOptions({ command: 'node', bodyTimeout: 0 }).bodyTimeout).toBe(0)
+    expect(resolveOptions({ command: 'node', bodyTimeout: 500 }).bodyTimeout).toBe(500)
+    expect(invalid({ command: 'node', bodyTimeout: -1 })).toBeInstanceOf(FST_MCP_PROXY_INVALID_OPTIONS)
   })
 })

@@ -88,9 +88,12 @@ describe('POST /mcp: initialize', () => {
     expectJsonRpcError(await post(app, batch, { 'mcp-session-id': sessionId }), 400, INVALID_REQUEST, 1)
   })
 
-  it('maxSessions: 1 → the second initialize gets 503 with Retry-After', async () => {
-    const app = await buildApp({ maxSessions: 1 })
-    await initSession(app)
+  it('maxSessions: 1 → the second initialize gets 503 with Retry-After while the first session is busy', async () => {
+    const { app, base } = await listen({ maxSessions: 1 })
+    const { sessionId } = await initSession(app)
+    // An open GET stream keeps the session from being the idle one that gives way at the cap.
+    const stream = await openStream(`${base}/mcp`, { headers: { accept: 'text/event-stream', 'mcp-session-id': sessionId } })
+    expect(stream.response.status).toBe(200)
     const res = await post(app, initializeRequest(2))
     expectJsonRpcError(res, 503, SERVER_ERROR, 2)
     expect(Number(res.headers['retry-after'])).toBeGreaterThan(0)

@@ -5,7 +5,7 @@ export type EventKind = 'response' | 'message'
 export interface StreamSink {
   /** False once the connection is gone or the sink was ended. */
   readonly open: boolean
-  /** Can carry server→client requests and notifications (an SSE stream can; a JSON body cannot). */
+  /** Can carry server→client requests and notifications (an SSE stream can, and so can a JSON answer that switches to SSE; a plain JSON body cannot). */
   readonly streaming: boolean
   /**
    * Write one event. `eventId` is set when the session keeps events for replay. `replay` marks events

@@ -1,4 +1,4 @@
-import type { onRequestHookHandler } from 'fastify'
+import type { FastifyRequest, onRequestHookHandler } from 'fastify'
 import { HttpError, replyError } from '../errors.js'
 
 const DEFAULT_PORTS: Record<string, string> = { 'http:': '80', 'https:': '443' }
@@ -30,10 +30,17 @@ export function hostAllowed(host: string | undefined, allowed: Set<string> | und
 /**
  * DNS-rebinding defence: a request whose `Host` is not allowed, or that carries an `Origin` that is not
  * allowed, gets 403 before anything else runs. Requests without an Origin (CLI and desktop clients) pass.
+ * A request without a Host passes only where `hostOptional` says so (health checks: a balancer's
+ * `GET /ping HTTP/1.0` carries none; no browser sends a request without one).
  */
-export function originGuard(allowedOrigins: Set<string> | undefined, allowedHosts: Set<string> | undefined): onRequestHookHandler {
+export function originGuard(
+  allowedOrigins: Set<string> | undefined,
+  allowedHosts: Set<string> | undefined,
+  hostOptional: (request: FastifyRequest) => boolean,
+): onRequestHookHandler {
   return (request, reply, done) => {
-    if (!hostAllowed(request.headers.host, allowedHosts)) return replyError(reply, HttpError.ForbiddenHost)
+    const host = request.headers.host
+    if (!hostAllowed(host, allowedHosts) && !(host === undefined && hostOptional(request))) return replyError(reply, HttpError.ForbiddenHost)
     const origin = request.headers.origin
     if (origin !== undefined && !originAllowed(origin, allowedOrigins)) return replyError(reply, HttpError.ForbiddenOrigin)
     done()

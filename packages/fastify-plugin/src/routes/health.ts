@@ -3,9 +3,9 @@ import type { ProxyContext } from '../context.js'
 
 /** `GET /ping` (liveness: the process answers) and `GET /ready` (readiness: the MCP server can be reached). */
 export function registerHealth(app: FastifyInstance, context: ProxyContext, pool: { idle: number; lastSpawnError: string | undefined } | undefined): void {
-  app.get('/ping', { config: { public: true } }, async (_request, reply) => reply.type('text/plain; charset=utf-8').send('pong'))
+  app.get('/ping', { config: { healthCheck: true } }, async (_request, reply) => reply.type('text/plain; charset=utf-8').send('pong'))
 
-  app.get('/ready', { config: { public: true } }, async (_request, reply) => {
+  app.get('/ready', { config: { healthCheck: true } }, async (_request, reply) => {
     if (context.shared) {
       const { state, pid, recentExits } = context.shared
       return reply.code(state === 'up' ? 200 : 503).send({ status: state === 'up' ? 'ready' : 'unavailable', mode: 'stateless', child: { state, pid, recentExits } })

@@ -28,15 +28,21 @@ export function readInbound(body: ParsedBody): Inbound {
   // The child reads one message per line: a text with a raw line break must be re-serialized.
   const text = batch || body.text.includes('\n') || body.text.includes('\r') ? undefined : body.text
   const inbound: Inbound = { batch, requests: [], others: [], initialize: undefined, invalid: undefined }
+  // Two requests with one id in a batch: their answers could not be told apart.
+  const ids = batch ? new Set<string>() : undefined
   for (const item of items) {
     switch (item.kind) {
       case 'invalid':
         inbound.invalid ??= { reason: item.reason, id: item.id }
         break
-      case 'request':
+      case 'request': {
+        const key = typeof item.message.id === 'string' ? `s${item.message.id}` : `n${item.message.id}`
+        if (ids?.has(key)) inbound.invalid ??= { reason: `duplicate request id ${JSON.stringify(item.message.id)} in the batch`, id: null }
+        ids?.add(key)
         inbound.requests.push({ message: item.message, text })
         if (item.message.method === 'initialize') inbound.initialize = item.message
         break
+      }
       default:
         inbound.others.push({ message: item.message, text })
     }

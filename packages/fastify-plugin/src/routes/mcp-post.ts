@@ -6,6 +6,7 @@ import { acceptsPostAnswers } from '../http/accept.js'
 import type { ParsedBody } from '../http/body.js'
 import { readInbound, type Inbound } from './inbound.js'
 import { openSession } from './open-session.js'
+import { onBothSlashForms } from './paths.js'
 import { protocolVersionOk, sessionIdOf } from './protocol-version.js'
 import { serveStateless } from './stateless-post.js'
 
@@ -29,22 +30,24 @@ function sessionFor(context: ProxyContext, request: FastifyRequest, reply: Fasti
 
 /** POST on the Streamable HTTP endpoint: client messages in, answers out as an SSE stream or JSON. */
 export function registerMcpPost(app: FastifyInstance, context: ProxyContext, url: string): void {
-  app.post(url, async (request, reply) => {
-    if (!acceptsPostAnswers(request.headers.accept)) return replyError(reply, HttpError.NotAcceptable)
-    const body = request.body as ParsedBody | undefined
-    if (!body) return replyError(reply, HttpError.UnsupportedMediaType)
-    const inbound = readInbound(body)
-    if (inbound.invalid) return replyError(reply, HttpError.InvalidRequest, inbound.invalid.id, inbound.invalid.reason)
-    if (context.shared) return serveStateless(context, request, reply, inbound)
+  onBothSlashForms(app, 'POST', url, (path) =>
+    app.post(path, async (request, reply) => {
+      if (!acceptsPostAnswers(request.headers.accept)) return replyError(reply, HttpError.NotAcceptable)
+      const body = request.body as ParsedBody | undefined
+      if (!body) return replyError(reply, HttpError.UnsupportedMediaType)
+      const inbound = readInbound(body)
+      if (inbound.invalid) return replyError(reply, HttpError.InvalidRequest, inbound.invalid.id, inbound.invalid.reason)
+      if (context.shared) return serveStateless(context, request, reply, inbound)
 
-    const session = sessionFor(context, request, reply, inbound)
-    if (!session) return reply
-    if (inbound.others.length > 0) session.forward(inbound.others)
-    request.log.debug({ session: session.id, requests: inbound.requests.length, others: inbound.others.length }, 'client messages')
-    if (inbound.requests.length === 0) return reply.code(202).send()
+      const session = sessionFor(context, request, reply, inbound)
+      if (!session) return reply
+      if (inbound.others.length > 0) session.forward(inbound.others)
+      request.log.debug({ session: session.id, requests: inbound.requests.length, others: inbound.others.length }, 'client messages')
+      if (inbound.requests.length === 0) return reply.code(202).send()
 
-    const headers = hijack(reply, { 'mcp-session-id': session.id })
-    session.sendRequests(inbound.requests, answerSink(context, reply, headers, inbound.batch))
-    return reply
-  })
+      const headers = hijack(reply, { 'mcp-session-id': session.id })
+      session.sendRequests(inbound.requests, answerSink(context, reply, headers, inbound.batch))
+      return reply
+    }),
+  )
 }

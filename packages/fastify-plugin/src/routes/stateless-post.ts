@@ -1,12 +1,13 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { EventStream } from '@proxy/core'
+import { DEFAULT_BACKLOG_LIMIT, EventStream } from '@proxy/core'
 import { answerSink, hijack, type ProxyContext } from '../context.js'
 import { HttpError, replyError } from '../errors.js'
 import type { Inbound } from './inbound.js'
 import { protocolVersionOk } from './protocol-version.js'
 
-// A stateless POST's stream keeps no events and belongs to no session.
-const NO_SESSION = { store: undefined, streamFinished: () => {} }
+// A stateless POST's stream keeps no events, belongs to no session, and (ending with its answers) never
+// keeps a backlog.
+const NO_SESSION = { store: undefined, backlogLimit: DEFAULT_BACKLOG_LIMIT, streamFinished: () => {}, backlogDropped: () => {} }
 
 /** Stateless mode: every POST stands alone and goes to the one shared child; initialize is answered locally. */
 export function serveStateless(context: ProxyContext, request: FastifyRequest, reply: FastifyReply, inbound: Inbound): FastifyReply {
