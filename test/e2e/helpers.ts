@@ -22,7 +22,13 @@ function binOf(pkg: string): string {
 }
 
 export const EVERYTHING = binOf('@modelcontextprotocol/server-everything')
+/** mcp-remote's stdio↔remote bridge (`mcp-remote <url>`). */
+export const MCP_REMOTE = binOf('mcp-remote')
+/** The MCP Inspector's command line (`mcp-inspector-cli --cli <url> …`); it runs `build/index.js` in a child. */
+export const INSPECTOR_CLI = binOf('@modelcontextprotocol/inspector-cli')
 export const FILESYSTEM = binOf('@modelcontextprotocol/server-filesystem')
+/** The echo fixture (fixtures/README.md): tools echo {text}, add {a, b}, slow {ms} …; it sends nothing unasked. */
+export const ECHO_SERVER = `${ROOT}fixtures/echo-server.mjs`
 
 if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`pnpm build\` first`)
 
@@ -54,7 +60,7 @@ export interface Proxy {
 }
 
 /** The test process's environment without the proxy's own settings. */
-function cleanEnv(): NodeJS.ProcessEnv {
+export function cleanEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {}
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('MCP_PROXY_')) env[k] = v
   return env
@@ -63,6 +69,20 @@ function cleanEnv(): NodeJS.ProcessEnv {
 /** A unique extra argument that lets `processesWith` find this test file's MCP server children only. */
 export function marker(): string {
   return `--e2e-marker=${randomUUID()}`
+}
+
+/** `promise`, or a rejection naming `what` after `timeoutMs` (the timer never holds the process). */
+export async function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs)
+    timer.unref()
+  })
+  try {
+    return await Promise.race([promise, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 /** Poll `condition` every 25 ms; throw after `timeoutMs`. */
@@ -259,4 +279,59 @@ export function eventReader(res: Response): EventReader {
 /** Parse an event's data as a JSON-RPC message (undefined for the empty priming event). */
 export function messageOf(event: SseEvent): Record<string, unknown> | undefined {
   return event.data === '' ? undefined : (JSON.parse(event.data) as Record<string, unknown>)
+}
+
+// ---- client programs run as child processes (Inspector CLI) ----
+
+export interface ProgramRun {
+  /** Exit code, or the signal name when it was killed. */
+  code: number | string
+  stdout: string
+  stderr: string
+  /** It did not exit within the bound and was killed (with its process group). */
+  timedOut: boolean
+  /** Processes left behind whose command line holds every one of `leftoverMarks` (SIGKILLed, reported). */
+  leftovers: number[]
+}
+
+/**
+ * Run `node <args…>` to completion (bounded: `timeoutMs`, then SIGKILL to its whole process group) and
+ * collect its output. It runs in its own process group, so grandchildren are killed with it; once it has
+ * exited, any process still alive whose command line contains every one of `leftoverMarks` is reported
+ * and SIGKILLed by pid.
+ */
+export async function runNode(
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs: number; leftoverMarks: string[] },
+): Promise<ProgramRun> {
+  const proc = spawn(process.execPath, args, { cwd: options.cwd ?? ROOT, env: options.env ?? cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+  let stdout = ''
+  let stderr = ''
+  proc.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+  let timedOut = false
+  const exited = new Promise<number | string>((resolve) => proc.once('close', (code, signal) => resolve(code ?? signal ?? -1)))
+  const timer = setTimeout(() => {
+    timedOut = true
+    try {
+      process.kill(-proc.pid!, 'SIGKILL')
+    } catch {
+      // already gone
+    }
+  }, options.timeoutMs)
+  const code = await exited
+  clearTimeout(timer)
+  let leftovers: number[] = []
+  try {
+    await waitFor(() => (leftovers = processesWith(...options.leftoverMarks)).length === 0, 2000)
+  } catch {
+    for (const pid of leftovers) {
+      try {
+        process.kill(pid, 'SIGKILL')
+      } catch {
+        // already gone
+      }
+    }
+  }
+  return { code, stdout, stderr, timedOut, leftovers }
 }
