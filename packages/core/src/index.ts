@@ -9,7 +9,7 @@ export { ChildUpstream, describeExit, type ChildUpstreamOptions } from './upstre
 export { EventStream, type BacklogLimit } from './session/event-stream.js'
 export type { StreamSink, EventKind } from './session/stream-sink.js'
 export { Session, DEFAULT_BACKLOG_LIMIT, SUPPORTED_PROTOCOL_VERSIONS, type InboundMessage, type SessionTransport } from './session/session.js'
-export { SessionRegistry, type SessionRegistryOptions, type SessionStats } from './session/session-registry.js'
+export { SessionRegistry, type SessionRegistryOptions, type SessionStats, type SessionStart } from './session/session-registry.js'
 export { ChildPool } from './session/child-pool.js'
 export { FORWARD_ROOTS, type Root, type RootsPolicy } from './session/roots-policy.js'
 export { SharedChild, type SharedChildOptions, type SharedChildState, type RestartPolicy } from './stateless/shared-child.js'

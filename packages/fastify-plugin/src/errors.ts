@@ -33,7 +33,12 @@ export const HttpError = {
   UnsupportedMediaType: { status: 415, code: ErrorCode.ConnectionClosed, message: 'Unsupported Media Type: Content-Type must be application/json' },
   BodyTimeout: { status: 408, code: ErrorCode.ConnectionClosed, message: 'Request Timeout: the body was not received in time; send the request again' },
   BodyTooLarge: { status: 413, code: ErrorCode.InvalidRequest, message: 'Payload Too Large: the body is over the size limit' },
-  StreamConflict: { status: 409, code: ErrorCode.ConnectionClosed, message: 'Conflict: this session already has an open GET stream' },
+  StreamConflict: { status: 409, code: ErrorCode.ConnectionClosed, message: 'Conflict: this session already has as many open GET streams as it may; close one first' },
+  NoStreamWithoutSession: {
+    status: 405,
+    code: ErrorCode.ConnectionClosed,
+    message: 'Method Not Allowed: there is no GET stream without a session; POST initialize first, then GET with its Mcp-Session-Id',
+  },
   UnknownEventId: { status: 404, code: ErrorCode.ConnectionClosed, message: 'Unknown Last-Event-ID: the event was never issued or is no longer kept; reconnect without it' },
   MethodNotAllowed: { status: 405, code: ErrorCode.ConnectionClosed, message: 'Method Not Allowed' },
   StatelessNoStream: { status: 405, code: ErrorCode.ConnectionClosed, message: 'Method Not Allowed: this server is stateless (no sessions, no GET stream)' },

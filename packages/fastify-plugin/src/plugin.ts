@@ -63,6 +63,9 @@ function mapFastifyError(error: FastifyError): (typeof HttpError)[keyof typeof H
   }
 }
 
+/** How long a new session may wait for the child of a closed session to finish stopping (process budget). */
+const SLOT_WAIT_MS = 1000
+
 /**
  * Serve one stdio MCP server over Streamable HTTP and legacy HTTP+SSE. Encapsulated: a `prefix` works,
  * and its hooks (Origin/Host guard, CORS, API key) never reach the host app's other routes.
@@ -96,6 +99,9 @@ const mcpProxy: FastifyPluginAsync<McpProxyOptions> = async (app: FastifyInstanc
       initializeTimeoutMs: options.initializeTimeout,
       idPrefix: options.sessionIdPrefix,
       roots: options.roots,
+      // What waits for a GET stream that is not open has the bound of a slow client's queue.
+      backlogLimit: { maxEvents: options.eventStoreMaxEvents || 1000, maxBytes: options.maxQueuedBytes },
+      slotWaitMs: SLOT_WAIT_MS,
       logger,
     })
   }

@@ -19,6 +19,7 @@ import {
   request,
   rpc,
   sleep,
+  SseReader,
   textOf,
   toolCall,
   waitFor,
@@ -173,11 +174,16 @@ describe('bodyTimeout', () => {
     expect(text).toMatch(/^HTTP\/1\.1 200/)
     expect(text).toContain('slow but whole')
 
-    // Well past bodyTimeout, the GET stream is still the session's open stream: a second GET gets 409.
+    // Well past bodyTimeout, the GET stream is still open and gets the server's messages (with two
+    // calls in flight, a notification goes to the GET stream).
     await sleep(600)
-    const second = await openGet(base, session)
-    expect(second.status).toBe(409)
-    await second.text()
+    const reader = new SseReader(stream)
+    post(base, toolCall(98, 'slow', { ms: 30_000 }), { session }).catch(() => {})
+    const log = await post(base, toolCall(3, 'log', { message: 'still open' }), { session })
+    expect(log.status).toBe(200)
+    const event = await reader.until((m) => m.method === 'notifications/message')
+    expect((event.params as { data: string }).data).toBe('still open')
+    reader.cancel()
   })
 
   it('0 disables the limit', async () => {

@@ -1,11 +1,11 @@
 // Stream hand-over and shutdown over real HTTP: a client that drops its standalone GET stream and opens a
-// new one at once is served (the old connection's close is waited for, briefly), a really concurrent
-// second GET still gets 409; while the app closes, every request gets a JSON-RPC 503.
+// new one at once is served, and so is a second concurrent GET (the newest open stream gets each message);
+// while the app closes, every request gets a JSON-RPC 503.
 import Fastify, { type FastifyInstance } from 'fastify'
 import { describe, expect, it, vi } from 'vitest'
 import mcpProxy, { HttpError, type McpProxyOptions } from '../src/index.js'
 import { listen, fixture } from './helpers.js'
-import { abortAfterTest, initialize, isJsonRpcError, openGet, post, rawExchange, rawJsonBody, rawRequest, SseReader, within, type Message } from './failure-helpers.js'
+import { abortAfterTest, initialize, isJsonRpcError, openGet, post, rawExchange, rawJsonBody, rawRequest, sleep, SseReader, toolCall, within, type Message } from './failure-helpers.js'
 import { closeAfterTest } from './http-helpers.js'
 
 vi.setConfig({ testTimeout: 30_000 })
@@ -30,31 +30,51 @@ describe('the standalone GET stream changes hands', () => {
     expect(statuses.filter((s) => s !== 200)).toEqual([])
   })
 
-  it('a second GET while the first stream is really open gets 409 (after the short wait)', async () => {
+  it('a second GET while the first is open is served: messages go to the newest open stream only, then back to the first', async () => {
     const { base } = await listen()
     const session = await initialize(base)
-    const first = await openGet(base, session)
-    expect(first.status).toBe(200)
-    const second = await openGet(base, session)
-    expect(second.status).toBe(409)
-    const body = JSON.parse(await second.text()) as Message
-    expect(body.error?.message).toBe(HttpError.StreamConflict.message)
-    // The first stream is still the session's: it gets the server's messages.
-    const reader = new SseReader(first)
-    const call = await post(base, { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'echo', arguments: { text: 'x' } } }, { session })
-    expect(call.status).toBe(200)
-    await call.text()
-    reader.cancel()
+    const first = new SseReader(await openGet(base, session))
+    const secondResponse = await openGet(base, session)
+    expect(secondResponse.status).toBe(200)
+    const second = new SseReader(secondResponse)
+    // With two calls in flight, a call's notification goes to the GET stream.
+    post(base, toolCall(90, 'slow', { ms: 30_000 }), { session }).catch(() => {})
+    expect((await post(base, toolCall(1, 'log', { message: 'to the newest' }), { session })).status).toBe(200)
+    expect(((await second.until((m) => m.method === 'notifications/message')).params as { data: string }).data).toBe('to the newest')
+    second.cancel()
+    await sleep(100) // the closed connection is noticed; the first stream takes over
+    expect((await post(base, toolCall(2, 'log', { message: 'to the first' }), { session })).status).toBe(200)
+    const received = await first.until((m) => m.method === 'notifications/message')
+    expect((received.params as { data: string }).data).toBe('to the first') // never 'to the newest': exactly one stream each
+    first.cancel()
   })
 
-  it('two GETs racing for a freed stream: one is served, the other gets 409', async () => {
+  it('past four open GET streams of one session, a fifth gets 409', async () => {
+    const { base } = await listen()
+    const session = await initialize(base)
+    for (let i = 0; i < 4; i++) expect((await openGet(base, session)).status).toBe(200)
+    const fifth = await openGet(base, session)
+    expect(fifth.status).toBe(409)
+    const body = JSON.parse(await fifth.text()) as Message
+    expect(body.error?.message).toBe(HttpError.StreamConflict.message)
+  })
+
+  it('two GETs racing right after the first was dropped are both served', async () => {
     const { base } = await listen()
     const session = await initialize(base)
     const first = abortAfterTest()
     expect((await openGet(base, session, undefined, first.signal)).status).toBe(200)
     first.abort()
     const [a, b] = await Promise.all([openGet(base, session), openGet(base, session)])
-    expect([a.status, b.status].sort()).toEqual([200, 409])
+    expect([a.status, b.status]).toEqual([200, 200])
+  })
+
+  it('a GET without a session is answered 405 (no stream before initialize), as the spec asks of a GET', async () => {
+    const { base } = await listen()
+    const response = await within(fetch(`${base}/mcp`, { headers: { accept: 'text/event-stream' }, signal: abortAfterTest().signal }), 'GET')
+    expect(response.status).toBe(405)
+    expect(response.headers.get('allow')).toBe('POST')
+    expect(isJsonRpcError(JSON.parse(await response.text()))).toBe(true)
   })
 })
 

@@ -40,6 +40,8 @@ export class EventStream implements UpstreamCaller {
   #backlog: BacklogEvent[] = []
   #backlogHead = 0
   #backlogBytes = 0
+  /** Earlier connections still open (a standalone stream may have several): the newest takes over if the current one closes. */
+  #earlier: StreamSink[] = []
   /** Sees every response on this stream before it is written (the session watches its initialize). */
   onResponse: ((message: JsonRpcMessage) => void) | undefined
 
@@ -64,16 +66,28 @@ export class EventStream implements UpstreamCaller {
     return this.#finished
   }
 
-  /** Attach a connection; events missed while detached are written first (unless a replay did that). */
-  attach(sink: StreamSink, flushBacklog = true): void {
-    if (this.#sink?.open) this.#sink.end()
+  /** Open connections attached to this stream (the current one and earlier ones kept open). */
+  get connections(): number {
+    return (this.#sink?.open ? 1 : 0) + this.#earlier.filter((sink) => sink.open).length
+  }
+
+  /**
+   * Attach a connection; events missed while detached are written first (unless a replay did that).
+   * The previous connection is ended, or with `keepPrevious` kept open as a fallback: every event still
+   * goes to exactly one connection, the newest open one.
+   */
+  attach(sink: StreamSink, flushBacklog = true, keepPrevious = false): void {
+    if (this.#sink?.open) {
+      if (keepPrevious) this.#earlier.push(this.#sink)
+      else this.#sink.end()
+    }
     this.#sink = sink
     const backlog = this.#backlog
     const head = this.#backlogHead
     this.#clearBacklog()
     if (flushBacklog) for (let i = head; i < backlog.length; i++) sink.send(...backlog[i]!, true)
     sink.onClose(() => {
-      if (this.#sink === sink) this.#sink = undefined
+      if (this.#sink === sink) this.#sink = this.#newestEarlier()
     })
     if (this.#finished && this.outstanding.size === 0) sink.end()
   }
@@ -118,6 +132,12 @@ export class EventStream implements UpstreamCaller {
     this.#backlogBytes = 0
   }
 
+  #newestEarlier(): StreamSink | undefined {
+    let sink: StreamSink | undefined
+    while ((sink = this.#earlier.pop()) !== undefined) if (sink.open) return sink
+    return undefined
+  }
+
   /** Write the priming event (an id and empty data) that lets a client resume before anything else was sent. */
   prime(): void {
     const eventId = this.#owner.store?.append(this.id, '')
@@ -142,6 +162,7 @@ export class EventStream implements UpstreamCaller {
     this.#clearBacklog()
     if (this.#sink?.open) this.#sink.end()
     this.#sink = undefined
+    for (const sink of this.#earlier.splice(0)) if (sink.open) sink.end()
   }
 
   #settle(id: JsonRpcId): void {

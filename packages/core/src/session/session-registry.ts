@@ -28,9 +28,15 @@ export interface SessionRegistryOptions {
   roots?: RootsPolicy
   /** Bound of the server messages a session keeps for a GET stream that is not connected. */
   backlogLimit?: BacklogLimit
-  /** How long `open` waits for a child of a closed session to finish stopping when no process slot is free. @default 2500 */
+  /** How long `open` waits for a child of a closed session to finish stopping when no process slot is free. @default 1000 */
   slotWaitMs?: number
   logger: Logger
+}
+
+/** What a new session is told about its client, from the request that opens it. */
+export interface SessionStart {
+  /** Send priming events on its POST streams (see SessionOptions.priming). @default true */
+  priming?: boolean
 }
 
 /** Counters of what the registry had to give up, for health and metrics. */
@@ -86,21 +92,21 @@ export class SessionRegistry {
    * Throws MCP_PROXY_SESSION_LIMIT when every session is busy or no process slot is free,
    * MCP_PROXY_CLOSED when shutting down.
    */
-  create(transport: SessionTransport): Session {
+  create(transport: SessionTransport, start: SessionStart = {}): Session {
     if (this.#closing) throw new ProxyError('MCP_PROXY_CLOSED', 'The proxy is shutting down')
     this.#makeRoom()
     if (!this.#processSlotFree) throw this.#limitError('the child processes of closed sessions are still stopping')
-    return this.#start(transport)
+    return this.#start(transport, start)
   }
 
   /**
    * Like `create`, but when the only thing missing is a process slot (children of closed sessions are
    * still stopping), wait for one to finish, at most `slotWaitMs`.
    */
-  async open(transport: SessionTransport): Promise<Session> {
+  async open(transport: SessionTransport, start: SessionStart = {}): Promise<Session> {
     if (this.#closing) throw new ProxyError('MCP_PROXY_CLOSED', 'The proxy is shutting down')
     this.#makeRoom()
-    const deadline = Date.now() + (this.#options.slotWaitMs ?? 2500)
+    const deadline = Date.now() + (this.#options.slotWaitMs ?? 1000)
     while (!this.#processSlotFree) {
       const left = deadline - Date.now()
       if (this.#stopping.size === 0 || left <= 0) throw this.#limitError('the child processes of closed sessions are still stopping')
@@ -109,7 +115,7 @@ export class SessionRegistry {
       clearTimeout(timer)
       if (this.#closing) throw new ProxyError('MCP_PROXY_CLOSED', 'The proxy is shutting down')
     }
-    return this.create(transport)
+    return this.create(transport, start)
   }
 
   // At the cap, close the session idle longest (no open stream, no request in flight), or refuse.
@@ -130,7 +136,7 @@ export class SessionRegistry {
     return new ProxyError('MCP_PROXY_SESSION_LIMIT', `Too many sessions (limit ${this.#options.maxSessions}): ${why}; retry later`)
   }
 
-  #start(transport: SessionTransport): Session {
+  #start(transport: SessionTransport, start: SessionStart): Session {
     const id = this.#options.idPrefix + randomUUID()
     const logger = this.#options.logger
     const sessionLogger = logger.child?.({ session: id }) ?? logger
@@ -143,6 +149,7 @@ export class SessionRegistry {
       initializeTimeoutMs: this.#options.initializeTimeoutMs,
       ...(this.#options.roots ? { roots: this.#options.roots } : {}),
       ...(this.#options.backlogLimit ? { backlogLimit: this.#options.backlogLimit } : {}),
+      ...(start.priming === undefined ? {} : { priming: start.priming }),
       logger: sessionLogger,
       onBacklogDropped: (events, bytes) => {
         this.stats.backlogDroppedEvents += events

@@ -24,6 +24,11 @@ export interface SessionOptions {
   backlogLimit?: BacklogLimit
   /** What the child learns about the client's roots. @default forward */
   roots?: RootsPolicy
+  /**
+   * Send the 2025-11-25 priming event (an id, empty data) first on each POST stream. Off for clients
+   * that break on an event with empty data. @default true
+   */
+  priming?: boolean
   logger: Logger
   onClosed: (session: Session) => void
   /** Server messages dropped for a client that stayed away (counted by the registry). */
@@ -97,9 +102,14 @@ export class Session implements EventStreamOwner {
     return this.backend.upstream.pendingCount > 0
   }
 
-  /** The standalone stream is attached to an open connection (a second GET is refused). */
+  /** The standalone stream is attached to an open connection. */
   get standaloneConnected(): boolean {
     return this.#standalone.connected
+  }
+
+  /** Open connections of the standalone stream (a client may hold several GET streams; the newest gets the events). */
+  get standaloneConnections(): number {
+    return this.#standalone.connections
   }
 
   /** The revision is at least `version` (revisions are dates, so they compare as strings). */
@@ -136,12 +146,16 @@ export class Session implements EventStreamOwner {
     }
   }
 
-  /** Attach the standalone stream (GET, or the legacy /sse connection). */
+  /**
+   * Attach a connection to the standalone stream (GET, or the legacy /sse connection). A second GET
+   * does not end the first (the spec lets a client hold several streams): the newest open one gets
+   * each message, and an earlier one takes over if it closes.
+   */
   attachStandalone(sink: StreamSink): void {
     this.lastActivity = Date.now()
     if (this.transport === 'legacy-sse') sink.onClose(() => this.close())
     this.#touchOnClose(sink)
-    this.#standalone.attach(sink)
+    this.#standalone.attach(sink, true, this.transport === 'streamable')
   }
 
   /**
@@ -194,7 +208,7 @@ export class Session implements EventStreamOwner {
     const stream = new EventStream(`r${++this.#streamSeq}`, this, true)
     this.#requestStreams.set(stream.id, stream)
     stream.attach(sink)
-    if (sink.streaming && this.store && this.supports('2025-11-25')) stream.prime()
+    if (sink.streaming && this.store && this.#options.priming !== false && this.supports('2025-11-25')) stream.prime()
     return stream
   }
 

@@ -97,6 +97,16 @@ export class SseSink implements StreamSink {
     this.#res.uncork()
   }
 
+  /**
+   * Send the head now if nothing is on its way (a GET stream: the client learns at once that it is open,
+   * and does not open another while it waits).
+   */
+  flushHead(): void {
+    if (!this.#started || this.#wrote || this.#corked || !this.#connection.open) return
+    this.#res.flushHeaders()
+    this.#wrote = true
+  }
+
   /** Nothing was written yet (an error can still be answered instead). */
   get started(): boolean {
     return this.#started

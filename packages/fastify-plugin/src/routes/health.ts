@@ -10,13 +10,19 @@ export function registerHealth(app: FastifyInstance, context: ProxyContext, pool
       const { state, pid, recentExits } = context.shared
       return reply.code(state === 'up' ? 200 : 503).send({ status: state === 'up' ? 'ready' : 'unavailable', mode: 'stateless', child: { state, pid, recentExits } })
     }
-    const sessions = context.registry?.size ?? 0
+    const registry = context.registry!
+    const sessions = registry.size
     const lastSpawnError = pool?.lastSpawnError
+    const { evicted, backlogDroppedEvents, backlogDroppedBytes } = registry.stats
     return reply.code(lastSpawnError ? 503 : 200).send({
       status: lastSpawnError ? 'unavailable' : 'ready',
       mode: 'session',
       sessions,
-      children: { perSession: sessions, warm: pool?.idle ?? 0 },
+      maxSessions: context.options.maxSessions,
+      children: { perSession: sessions, stopping: registry.stopping, warm: pool?.idle ?? 0 },
+      // What the proxy gave up to stay bounded, since it started.
+      evicted,
+      backlogDropped: { events: backlogDroppedEvents, bytes: backlogDroppedBytes },
       ...(lastSpawnError ? { lastSpawnError } : {}),
     })
   })

@@ -18,8 +18,13 @@ export function registerLegacySse(app: FastifyInstance, context: ProxyContext, s
     app.get(path, { exposeHeadRoute: false }, async (request, reply) => {
       // Every check before the session: a refused GET (an `<img>` tag, a browser navigation) spawns no child.
       if (!acceptsEventStream(request.headers.accept)) return replyError(reply, HttpError.NotAcceptableSse)
-      const session = openSession(registry, 'legacy-sse', reply)
+      const session = await openSession(registry, 'legacy-sse', reply)
       if (!session) return reply
+      // The client left while a slot was being freed: its stream would never close.
+      if (reply.raw.destroyed) {
+        void session.close()
+        return reply
+      }
       // The id also goes in a header, so a load balancer can learn which instance owns the session.
       const headers = hijack(reply, { 'mcp-session-id': session.id })
       const sink = sseSink(context, reply, headers)

@@ -4,7 +4,14 @@ import { HttpError, replyError, writeRawError } from '../errors.js'
 import { acceptsEventStream } from '../http/accept.js'
 import { onBothSlashForms } from './paths.js'
 import { protocolVersionOk, sessionIdOf } from './protocol-version.js'
-import { standaloneFree } from './standalone-handover.js'
+
+/**
+ * Open GET streams one session may hold at once. The spec lets a client keep several (each message still
+ * goes to exactly one: the newest); a client that drops a stream and reopens it at once, before the
+ * old socket's close is seen, or that opens a second one while the head of the first is on its way, is
+ * served. Only past this many is a GET refused (409).
+ */
+const MAX_STANDALONE_CONNECTIONS = 4
 
 /**
  * GET on the Streamable HTTP endpoint: the session's standalone stream for server→client traffic that is
@@ -16,7 +23,8 @@ export function registerMcpGet(app: FastifyInstance, context: ProxyContext, url:
       if (!context.registry) return replyError(reply.header('allow', 'POST'), HttpError.StatelessNoStream)
       if (!acceptsEventStream(request.headers.accept)) return replyError(reply, HttpError.NotAcceptableSse)
       const id = sessionIdOf(request)
-      if (id === undefined) return replyError(reply, HttpError.MissingSession)
+      // A GET must be answered with a stream or 405 (spec); there is no stream before initialize.
+      if (id === undefined) return replyError(reply.header('allow', 'POST'), HttpError.NoStreamWithoutSession)
       const session = context.registry.get(id)
       if (!session || session.transport !== 'streamable') return replyError(reply, HttpError.UnknownSession)
       if (!protocolVersionOk(request)) return replyError(reply, HttpError.BadProtocolVersion)
@@ -29,14 +37,12 @@ export function registerMcpGet(app: FastifyInstance, context: ProxyContext, url:
         else sink.start() // a live stream with nothing to replay yet still gets its head now (no-op once ended)
         return reply
       }
-      if (session.standaloneConnected && !(await standaloneFree(session, () => reply.raw.destroyed))) {
-        if (session.closed) return replyError(reply, HttpError.UnknownSession)
-        return replyError(reply, HttpError.StreamConflict)
-      }
+      if (session.standaloneConnections >= MAX_STANDALONE_CONNECTIONS) return replyError(reply, HttpError.StreamConflict)
       const headers = hijack(reply, { 'mcp-session-id': session.id })
       const sink = sseSink(context, reply, headers)
       sink.start()
       session.attachStandalone(sink)
+      sink.flushHead()
       return reply
     }),
   )

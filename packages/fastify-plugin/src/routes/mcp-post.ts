@@ -5,20 +5,21 @@ import { HttpError, replyError } from '../errors.js'
 import { acceptsPostAnswers } from '../http/accept.js'
 import type { ParsedBody } from '../http/body.js'
 import { readInbound, type Inbound } from './inbound.js'
+import { toleratesPriming } from '../http/client-quirks.js'
 import { openSession } from './open-session.js'
 import { onBothSlashForms } from './paths.js'
 import { protocolVersionOk, sessionIdOf } from './protocol-version.js'
 import { serveStateless } from './stateless-post.js'
 
 /** Find (or, for initialize, create) the session a POST belongs to; answers the error itself otherwise. */
-function sessionFor(context: ProxyContext, request: FastifyRequest, reply: FastifyReply, inbound: Inbound): Session | undefined {
+async function sessionFor(context: ProxyContext, request: FastifyRequest, reply: FastifyReply, inbound: Inbound): Promise<Session | undefined> {
   const registry = context.registry!
   const id = sessionIdOf(request)
   const firstId = inbound.requests[0]?.message.id ?? null
   if (inbound.initialize) {
     if (inbound.batch) return void replyError(reply, HttpError.InitializeInBatch, firstId)
     if (id !== undefined && registry.get(id)) return void replyError(reply, HttpError.AlreadyInitialized, inbound.initialize.id)
-    return openSession(registry, 'streamable', reply, firstId)
+    return openSession(registry, 'streamable', reply, firstId, { priming: toleratesPriming(request.headers['user-agent']) })
   }
   if (id === undefined) return void replyError(reply, HttpError.MissingSession, firstId)
   const session = registry.get(id)
@@ -39,7 +40,7 @@ export function registerMcpPost(app: FastifyInstance, context: ProxyContext, url
       if (inbound.invalid) return replyError(reply, HttpError.InvalidRequest, inbound.invalid.id, inbound.invalid.reason)
       if (context.shared) return serveStateless(context, request, reply, inbound)
 
-      const session = sessionFor(context, request, reply, inbound)
+      const session = await sessionFor(context, request, reply, inbound)
       if (!session) return reply
       if (inbound.others.length > 0) session.forward(inbound.others)
       request.log.debug({ session: session.id, requests: inbound.requests.length, others: inbound.others.length }, 'client messages')

@@ -1,11 +1,21 @@
 import type { FastifyReply } from 'fastify'
-import { ProxyError, type JsonRpcId, type Session, type SessionRegistry, type SessionTransport } from '@proxy/core'
+import { ProxyError, type JsonRpcId, type Session, type SessionRegistry, type SessionStart, type SessionTransport } from '@proxy/core'
 import { HttpError, replyError } from '../errors.js'
 
-/** Start a session, or answer 503 (too many sessions, with Retry-After; or shutting down) and return undefined. */
-export function openSession(registry: SessionRegistry, transport: SessionTransport, reply: FastifyReply, id: JsonRpcId | null = null): Session | undefined {
+/**
+ * Start a session (at the cap, the session idle longest gives way; a child of a closed session that is
+ * still stopping is waited for briefly), or answer 503 (too many sessions, with Retry-After; or shutting
+ * down) and return undefined.
+ */
+export async function openSession(
+  registry: SessionRegistry,
+  transport: SessionTransport,
+  reply: FastifyReply,
+  id: JsonRpcId | null = null,
+  start: SessionStart = {},
+): Promise<Session | undefined> {
   try {
-    return registry.create(transport)
+    return await registry.open(transport, start)
   } catch (error) {
     if (!(error instanceof ProxyError)) throw error
     if (error.code === 'MCP_PROXY_SESSION_LIMIT') return void replyError(reply.header('retry-after', '5'), HttpError.SessionLimit, id)
