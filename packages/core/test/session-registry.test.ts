@@ -190,6 +190,15 @@ describe('SessionRegistry idle reaping', () => {
     await eventually(() => expect(isAlive(idle.backend.child.pid!) || isAlive(connected.backend.child.pid!)).toBe(false))
   })
 
+  it('never reaps a session whose call is still running, even with no stream open', async () => {
+    const { registry } = openRegistry(fixtureCommand('hang-server'), { idleTimeoutMs: 60_000 })
+    const session = registry.create('streamable')
+    session.sendRequests([{ message: { jsonrpc: '2.0', id: 1, method: 'tools/list' }, text: undefined }])
+    await eventually(() => expect(session.busy).toBe(true))
+    expect(registry.reapIdle(Date.now() + 60_001)).toBe(0)
+    expect(session.closed).toBe(false)
+  })
+
   it('starts the idle countdown when the last connection closes, not when the session was last used', async () => {
     vi.useFakeTimers({ toFake: ['Date'] })
     onCleanup(() => vi.useRealTimers())

@@ -176,11 +176,13 @@ export class SessionRegistry {
     return this.#sessions.get(id)
   }
 
-  /** Close sessions idle past the timeout; a session with an open connection is never reaped. */
+  /** Close sessions idle past the timeout; a session with an open connection or a request in flight is never reaped. */
   reapIdle(now = Date.now()): number {
     let reaped = 0
     for (const session of [...this.#sessions.values()]) {
-      if (session.connected || now - session.lastActivity < this.#options.idleTimeoutMs) continue
+      // A call still running is not idleness either (its client may resume the stream); the request
+      // timeout bounds it.
+      if (session.connected || session.busy || now - session.lastActivity < this.#options.idleTimeoutMs) continue
       this.#options.logger.info({ session: session.id }, 'session idle; reaped')
       void session.close()
       reaped++
