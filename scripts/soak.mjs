@@ -13,12 +13,12 @@
 // built, a tiny Fastify server with the built plugin (packages/fastify-plugin/dist) runs instead, in its
 // own process (so its RSS is the proxy's alone, and its exit can be checked for orphans); it says so.
 import { spawn } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync } from 'node:fs'
 import http from 'node:http'
-import net from 'node:net'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { MCP_HEADERS, alive, createHttpClient, createRandom, freePort, messagesOf, procStat, readProc, rssKiB, sleep } from './soak-lib.mjs'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 const CLI = join(ROOT, 'apps/server/dist/cli.js')
@@ -48,46 +48,11 @@ function parseArgs(argv) {
 const options = parseArgs(process.argv.slice(2))
 
 // A small seeded PRNG (mulberry32), so a run can be repeated with --seed.
-let state = options.seed >>> 0
-function random() {
-  state = (state + 0x6d2b79f5) >>> 0
-  let t = state
-  t = Math.imul(t ^ (t >>> 15), t | 1)
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-}
-const pick = (items) => items[Math.floor(random() * items.length)]
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+const { random, pick } = createRandom(options.seed)
 const IDLE_MS = 10_000
 
 // ------------------------------------------------------------------------------------------------------
-// /proc.
-
-function readProc(pid, file) {
-  try {
-    return readFileSync(`/proc/${pid}/${file}`, 'utf8')
-  } catch {
-    return undefined
-  }
-}
-
-function procStat(pid) {
-  const stat = readProc(pid, 'stat')
-  if (!stat) return undefined
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return { state: fields[0], ppid: Number(fields[1]) }
-}
-
-function alive(pid) {
-  const stat = procStat(pid)
-  return stat !== undefined && stat.state !== 'Z'
-}
-
-/** RSS in KiB (VmRSS), or undefined. */
-function rssKiB(pid) {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readProc(pid, 'status') ?? '')
-  return match ? Number(match[1]) : undefined
-}
+// /proc (readers in soak-lib.mjs).
 
 /** Live processes running the fixture whose parent is `parent`. */
 function fixtureChildren(parent) {
@@ -103,17 +68,6 @@ function fixtureChildren(parent) {
 
 // ------------------------------------------------------------------------------------------------------
 // The proxy.
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address()
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 // The fallback server: the built plugin in a bare Fastify, stopped (app.close) on SIGTERM/SIGINT.
 function fallbackScript(port) {
@@ -171,62 +125,7 @@ async function startProxy(port) {
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: options.sessions * 2 + 4 })
 let baseUrl
-
-function httpRequest(method, path, { headers = {}, body, abortAfterMs } = {}) {
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body))
-    const request = http.request(`${baseUrl}${path}`, {
-      method,
-      agent,
-      headers: payload ? { ...headers, 'content-length': payload.length } : headers,
-    })
-    let timer
-    if (abortAfterMs !== undefined) {
-      timer = setTimeout(() => {
-        request.destroy(new Error('aborted by the soak client'))
-      }, abortAfterMs)
-    }
-    const guard = setTimeout(() => request.destroy(new Error('no answer within 30 s')), 30_000)
-    request.once('error', (error) => {
-      clearTimeout(timer)
-      clearTimeout(guard)
-      reject(error)
-    })
-    request.once('response', (response) => {
-      const chunks = []
-      response.on('data', (chunk) => chunks.push(chunk))
-      response.once('error', () => {})
-      response.once('end', () => {
-        clearTimeout(timer)
-        clearTimeout(guard)
-        resolve({ status: response.statusCode, headers: response.headers, body: Buffer.concat(chunks).toString('utf8') })
-      })
-    })
-    request.end(payload)
-  })
-}
-
-const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }
-
-/** JSON-RPC messages of an answer: one JSON body, or the data of each SSE event. */
-function messagesOf(answer) {
-  const type = String(answer.headers['content-type'] ?? '')
-  if (type.startsWith('text/event-stream')) {
-    const messages = []
-    for (const block of answer.body.split('\n\n')) {
-      const data = block
-        .split('\n')
-        .filter((line) => line.startsWith('data:'))
-        .map((line) => line.slice(5).trimStart())
-        .join('\n')
-      if (data !== '') messages.push(JSON.parse(data))
-    }
-    return messages
-  }
-  if (answer.body === '') return []
-  const value = JSON.parse(answer.body)
-  return Array.isArray(value) ? value : [value]
-}
+const httpRequest = createHttpClient({ agent, baseUrl: () => baseUrl })
 
 // ------------------------------------------------------------------------------------------------------
 // The load.
