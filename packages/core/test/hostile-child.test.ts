@@ -275,3 +275,18 @@ describe('the roots policy', () => {
     expect(sink.messages.filter((m) => 'method' in m)).toEqual([])
   })
 })
+
+describe('late progress', () => {
+  it('is dropped once its request is no longer active, never routed to another stream', () => {
+    const unrouted = vi.fn()
+    const upstream = new Upstream({ transport: { send: () => true }, shared: false, requestTimeoutMs: 10_000, maxRequestTimeoutMs: 10_000, onUnrouted: unrouted, logger: recordingLogger() })
+    const caller = new RecordingCaller()
+    upstream.request(caller, toolCall(1, 'slow', {}, { progressToken: 'p1' }))
+    const progress = (n: number) => ({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 'p1', progress: n } })
+    upstream.receive(progress(1), JSON.stringify(progress(1)))
+    upstream.receive({ jsonrpc: '2.0', id: 1, result: {} }, '{"jsonrpc":"2.0","id":1,"result":{}}')
+    upstream.receive(progress(2), JSON.stringify(progress(2)))
+    expect(caller.progress).toHaveLength(1)
+    expect(unrouted).not.toHaveBeenCalled()
+  })
+})

@@ -210,8 +210,11 @@ export class Upstream {
       case 'response':
         return this.#receiveResponse(item.message, text)
       case 'notification':
-        if (item.message.method === 'notifications/progress' && this.#receiveProgress(item.message, text)) return
-        return this.#unrouted(item.message, text)
+        if (item.message.method !== 'notifications/progress') return this.#unrouted(item.message, text)
+        // Progress may only name the token of an active request; a late one (its request was answered,
+        // timed out or cancelled) is dropped rather than shown to a client whose call it is not about.
+        if (!this.#receiveProgress(item.message, text)) this.#options.logger.debug({}, 'progress for a request that is no longer active; dropped')
+        return
       case 'request':
         return this.#unrouted(item.message, text)
       case 'invalid':
