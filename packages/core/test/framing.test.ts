@@ -305,3 +305,26 @@ describe('JsonLineReader', () => {
     expect(values).toEqual([{ id: 1 }, { id: 2 }])
   })
 })
+
+describe('LineSplitter edges of a dropped line', () => {
+  it('keep the id written last even when the line ends in a short final chunk', () => {
+    const dropped: Array<{ length: number; tail: string }> = []
+    const splitter = new LineSplitter({ maxLineLength: 1000, onLine: () => {}, onOverflow: (length, edges) => dropped.push({ length, tail: edges.tail }) })
+    const body = `{"result":{"text":"${'x'.repeat(960)}"},"jsonrpc":"2.0","id":`
+    splitter.push(body)
+    splitter.push('7}\n')
+    expect(dropped).toHaveLength(1)
+    expect(dropped[0]!.tail.endsWith('"jsonrpc":"2.0","id":7}')).toBe(true)
+  })
+
+  it('keep both edges across many chunks of a long line', () => {
+    const dropped: Array<{ head: string; tail: string }> = []
+    const splitter = new LineSplitter({ maxLineLength: 100, onLine: () => {}, onOverflow: (_length, edges) => dropped.push(edges) })
+    splitter.push('{"id":"first",')
+    for (let i = 0; i < 50; i++) splitter.push('"pad":"yyyyyyyyyy",')
+    splitter.push('"id":"last"}')
+    splitter.push('\n')
+    expect(dropped[0]!.head.startsWith('{"id":"first",')).toBe(true)
+    expect(dropped[0]!.tail.endsWith('"id":"last"}')).toBe(true)
+  })
+})

@@ -174,6 +174,37 @@ describe('reading an over-long line by its edges', () => {
 })
 
 describe('request timeouts', () => {
+  it('a progress notification that brings a deadline earlier re-arms the timer', () => {
+    vi.useFakeTimers()
+    try {
+      const upstream = new Upstream({ transport: { send: () => true }, shared: false, requestTimeoutMs: 100, maxRequestTimeoutMs: 10_000, onUnrouted: () => {}, logger: recordingLogger() })
+      const caller = new RecordingCaller()
+      upstream.request(caller, toolCall('long', 'slow', {}, { progressToken: 'p' }), undefined, 3000)
+      const progress = { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 'p', progress: 1 } }
+      upstream.receive(progress, JSON.stringify(progress))
+      vi.advanceTimersByTime(100)
+      expect(errorOf(caller.responses[0]).code).toBe(ErrorCode.RequestTimeout)
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('a timeout longer than a Node timer can wait does not spin', () => {
+    vi.useFakeTimers()
+    try {
+      const sent: string[] = []
+      const upstream = new Upstream({ transport: { send: (text) => sent.push(text) > 0 }, shared: false, requestTimeoutMs: 30 * 24 * 3600_000, maxRequestTimeoutMs: 30 * 24 * 3600_000, onUnrouted: () => {}, logger: recordingLogger() })
+      const caller = new RecordingCaller()
+      upstream.request(caller, toolCall('long', 'slow'))
+      const start = Date.now()
+      vi.advanceTimersToNextTimer()
+      expect(Date.now() - start).toBeGreaterThanOrEqual(2 ** 31 - 1) // the first wake-up is a full step, not 1 ms
+      expect(caller.responses).toEqual([])
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
   it('fire at their own deadline, not at the next tick of a coarse sweeper', () => {
     vi.useFakeTimers()
     try {

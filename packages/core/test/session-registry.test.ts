@@ -155,6 +155,14 @@ describe('SessionRegistry children', () => {
     expect(fixtureProcesses()).toHaveLength(1)
   })
 
+  it('two concurrent opens at the cap each make room: both get a session', async () => {
+    const { registry } = openRegistry(fixtureCommand('echo-server'), { maxSessions: 2, slotWaitMs: 5000 }, 0)
+    const idle = [registry.create('streamable'), registry.create('streamable')]
+    const opened = await Promise.all([registry.open('streamable'), registry.open('streamable')])
+    expect(idle.every((session) => session.closed)).toBe(true)
+    expect(opened.map((session) => registry.get(session.id))).toEqual(opened)
+  })
+
   it('grows the warm pool back once the children of closed sessions are gone', async () => {
     const { registry, pool } = openRegistry(fixtureCommand('echo-server'), { maxSessions: 1 }, 1)
     pool.fill()

@@ -57,7 +57,7 @@ export const McpProxyOptions = Type.Object({
   maxBodySize: Type.Optional(Type.Integer({ minimum: 1 })),
   /** A request body not fully received this long after its head gets 408 and the connection is closed; 0 = no limit. @default 30 s */
   bodyTimeout: Type.Optional(Millis),
-  /** Most sessions at once; one more gets 503. @default 32 */
+  /** Most sessions (so children) at once; at the cap the session idle longest gives way, and only when every session is busy does a new one get 503. Children, stopping ones included, never exceed this plus warmChildren. @default 32 */
   maxSessions: Type.Optional(Type.Integer({ minimum: 1 })),
   /** Close a session idle this long with no open stream; 0 = never. @default 5 min */
   sessionIdleTimeout: Type.Optional(Millis),

@@ -4,7 +4,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { describe, expect, it, vi } from 'vitest'
 import mcpProxy, { HttpError, type McpProxyOptions } from '../src/index.js'
-import { buildApp, fixture, listen } from './helpers.js'
+import { buildApp, fixture, listen, listenOn } from './helpers.js'
 import { childPids, getJson, initialize, isJsonRpcError, rawExchange, rawJsonBody, request, sleep, textOf, toolCall, type Message } from './failure-helpers.js'
 import { closeAfterTest, expectJsonRpcError, initializeRequest, initSession, post, POST_HEADERS } from './http-helpers.js'
 
@@ -216,9 +216,3 @@ async function proxyApp(options: Partial<McpProxyOptions> & { prefix: string }, 
   return app
 }
 
-async function listenOn(app: FastifyInstance): Promise<string> {
-  await app.listen({ host: '127.0.0.1', port: 0 })
-  const address = app.server.address()
-  if (!address || typeof address === 'string') throw new Error('not listening')
-  return `http://127.0.0.1:${address.port}`
-}

@@ -28,6 +28,14 @@ export async function buildApp(
   return app
 }
 
+/** Listen on 127.0.0.1 with a free port; returns the base URL. */
+export async function listenOn(app: FastifyInstance): Promise<string> {
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const address = app.server.address()
+  if (!address || typeof address === 'string') throw new Error('not listening')
+  return `http://127.0.0.1:${address.port}`
+}
+
 /** The same, listening on 127.0.0.1 with a free port; returns the base URL. */
 export async function listen(
   options: Partial<McpProxyOptions> & { fixture?: string } = {},

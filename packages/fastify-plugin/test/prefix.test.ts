@@ -3,7 +3,7 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import { describe, expect, it } from 'vitest'
 import mcpProxy, { type McpProxyOptions } from '../src/index.js'
-import { fixture } from './helpers.js'
+import { fixture, listenOn } from './helpers.js'
 import {
   closeAfterTest,
   echoCall,
@@ -31,12 +31,6 @@ async function hostApp(mounts: Array<{ prefix: string; options?: Partial<McpProx
   return app
 }
 
-async function listenOn(app: FastifyInstance): Promise<string> {
-  await app.listen({ host: '127.0.0.1', port: 0 })
-  const address = app.server.address()
-  if (!address || typeof address === 'string') throw new Error('not listening')
-  return `http://127.0.0.1:${address.port}`
-}
 
 describe("registered with prefix '/proxy'", () => {
   it('/proxy/mcp works and /mcp is 404', async () => {

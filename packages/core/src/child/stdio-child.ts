@@ -189,6 +189,11 @@ export class StdioChild {
     return this.#exit === undefined
   }
 
+  /** The stop ladder has begun (by `stop()`, or because the child closed its stdout). */
+  get stopping(): boolean {
+    return this.#stopping !== undefined
+  }
+
   /** Write one message (a JSON text without newlines) to stdin; false when the child is gone or not reading. */
   send(text: string): boolean {
     const stdin = this.#process.stdin

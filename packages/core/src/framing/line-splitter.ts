@@ -94,9 +94,10 @@ export class LineSplitter {
         // Too long even after stripping a `\r`: report without building the string.
         const length = this.#pending + segment - (text.charCodeAt(nl - 1) === CR ? 1 : 0)
         const head = stripCR(this.#headOf(text, start, nl))
+        const lineTail = stripCR(this.#tailOf(text, start, nl)).slice(-EDGE_LENGTH)
         this.#parts.length = 0
         this.#pending = 0
-        this.#onOverflow(length, { head, tail: stripCR(text.slice(Math.max(start, nl - EDGE_LENGTH - 1), nl)).slice(-EDGE_LENGTH) })
+        this.#onOverflow(length, { head, tail: lineTail })
       } else if (this.#pending === 0) {
         this.#emit(text.slice(start, nl))
       } else {
@@ -114,8 +115,7 @@ export class LineSplitter {
     } else if (this.#pending + tail > this.#max + 1) {
       // +1 leaves room for the `\r` of a `\r\n` that has not arrived yet.
       this.#droppedHead = this.#headOf(text, start, text.length)
-      this.#droppedTail = ''
-      this.#keepTail(text.slice(Math.max(start, text.length - EDGE_LENGTH - 1)))
+      this.#droppedTail = this.#tailOf(text, start, text.length)
       this.#dropped = this.#pending + tail
       this.#droppedEndsWithCR = text.charCodeAt(text.length - 1) === CR
       this.#parts.length = 0
@@ -134,6 +134,16 @@ export class LineSplitter {
       if (head.length >= EDGE_LENGTH) return head
     }
     return head + text.slice(start, Math.min(end, start + EDGE_LENGTH - head.length))
+  }
+
+  /** The last EDGE_LENGTH + 1 characters of the buffered parts followed by `text` from `start` to `end`. */
+  #tailOf(text: string, start: number, end: number): string {
+    let tail = text.slice(Math.max(start, end - EDGE_LENGTH - 1), end)
+    for (let i = this.#parts.length - 1; i >= 0 && tail.length <= EDGE_LENGTH; i--) {
+      const part = this.#parts[i]!
+      tail = part.slice(Math.max(0, part.length - (EDGE_LENGTH + 1 - tail.length))) + tail
+    }
+    return tail
   }
 
   #keepTail(piece: string): void {

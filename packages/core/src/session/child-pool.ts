@@ -52,7 +52,10 @@ export class ChildPool {
 
   /** A started child for a new session: a pooled one if there is one, else a fresh one. */
   take(logger: Logger): ChildUpstream {
-    const child = this.#idle.shift() ?? this.#spawn(false)
+    let child = this.#idle.shift()
+    // One that is already stopping (it closed its stdout while it waited) is of no use.
+    while (child && (!child.child.alive || child.child.stopping)) child = this.#idle.shift()
+    child ??= this.#spawn(false)
     child.setUnroutedHandler((message) => logger.debug({ method: message.method }, 'MCP server message before initialize; dropped'), logger)
     // Refill once a burst of new sessions is over: spawning during it would compete with their children for CPU.
     this.refill()
@@ -94,7 +97,8 @@ export class ChildPool {
       // It died while waiting in the pool: replace it, unless it could not even start (no respawn loop).
       this.#idle.splice(index, 1)
       this.#logger.warn({ childPid: child.child.pid, code: exit.code, signal: exit.signal, spawnError: exit.spawnError }, 'pooled MCP server exited')
-      if (!exit.spawnError && exit.durationMs > 1000) this.fill()
+      // Its slot of the process budget is free once its leftovers are gone too.
+      if (!exit.spawnError && exit.durationMs > 1000) void child.gone.then(() => this.fill())
     })
     return child
   }

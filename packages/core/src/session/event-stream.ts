@@ -88,6 +88,7 @@ export class EventStream implements UpstreamCaller {
     if (flushBacklog) for (let i = head; i < backlog.length; i++) sink.send(...backlog[i]!, true)
     sink.onClose(() => {
       if (this.#sink === sink) this.#sink = this.#newestEarlier()
+      else this.#forgetEarlier(sink)
     })
     if (this.#finished && this.outstanding.size === 0) sink.end()
   }
@@ -130,6 +131,11 @@ export class EventStream implements UpstreamCaller {
     this.#backlog = []
     this.#backlogHead = 0
     this.#backlogBytes = 0
+  }
+
+  #forgetEarlier(sink: StreamSink): void {
+    const index = this.#earlier.indexOf(sink)
+    if (index !== -1) this.#earlier.splice(index, 1)
   }
 
   #newestEarlier(): StreamSink | undefined {

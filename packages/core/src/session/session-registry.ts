@@ -105,9 +105,11 @@ export class SessionRegistry {
    */
   async open(transport: SessionTransport, start: SessionStart = {}): Promise<Session> {
     if (this.#closing) throw new ProxyError('MCP_PROXY_CLOSED', 'The proxy is shutting down')
-    this.#makeRoom()
     const deadline = Date.now() + (this.#options.slotWaitMs ?? 1000)
-    while (!this.#processSlotFree) {
+    for (;;) {
+      // Room is made again after each wait: a concurrent open may have taken the slot this one waited for.
+      this.#makeRoom()
+      if (this.#processSlotFree) break
       const left = deadline - Date.now()
       if (this.#stopping.size === 0 || left <= 0) throw this.#limitError('the child processes of closed sessions are still stopping')
       let timer: NodeJS.Timeout | undefined

@@ -102,11 +102,6 @@ export class Session implements EventStreamOwner {
     return this.backend.upstream.pendingCount > 0
   }
 
-  /** The standalone stream is attached to an open connection. */
-  get standaloneConnected(): boolean {
-    return this.#standalone.connected
-  }
-
   /** Open connections of the standalone stream (a client may hold several GET streams; the newest gets the events). */
   get standaloneConnections(): number {
     return this.#standalone.connections

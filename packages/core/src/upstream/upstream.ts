@@ -53,6 +53,8 @@ export interface UpstreamClosed {
 }
 
 const ID_PREFIX = 'mcp-proxy:'
+/** The longest delay a Node timer takes as given. */
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 function progressTokenOf(message: JsonRpcRequest): string | number | undefined {
   const params = message.params as { _meta?: { progressToken?: unknown } } | undefined
@@ -242,6 +244,8 @@ export class Upstream {
     const entry = params?.progressToken === undefined ? undefined : this.#tokens.get(params.progressToken)
     if (!entry) return false
     entry.deadline = Math.min(Date.now() + this.#options.requestTimeoutMs, entry.hardDeadline)
+    // Usually later than before; earlier for a request sent with a longer timeout of its own.
+    this.#arm(entry.deadline)
     if (entry.token === entry.upstreamToken && text !== undefined) {
       entry.caller.deliver(message, text)
       return true
@@ -319,13 +323,14 @@ export class Upstream {
     return [response, JSON.stringify(response)]
   }
 
-  // Arm the timer for `deadline` unless it already fires earlier. Progress only moves deadlines later,
-  // so it never re-arms: the sweep finds such a request not due yet and re-arms for the next one.
+  // Arm the timer for `deadline` unless it already fires earlier. A deadline that moved later needs
+  // nothing: the sweep finds that request not due yet and re-arms for the next one.
   #arm(deadline: number): void {
     if (deadline >= this.#timerAt) return
     clearTimeout(this.#timer)
     this.#timerAt = deadline
-    this.#timer = setTimeout(this.#sweep, Math.max(0, deadline - Date.now()))
+    // Node runs a delay past 2^31-1 ms at once: longer waits are taken in steps (the sweep re-arms).
+    this.#timer = setTimeout(this.#sweep, Math.min(MAX_TIMER_MS, Math.max(0, deadline - Date.now())))
     this.#timer.unref()
   }
 

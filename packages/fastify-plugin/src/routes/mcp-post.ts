@@ -42,6 +42,11 @@ export function registerMcpPost(app: FastifyInstance, context: ProxyContext, url
 
       const session = await sessionFor(context, request, reply, inbound)
       if (!session) return reply
+      // The client left while a slot was being freed for its new session: nobody will read the answer.
+      if (inbound.initialize && reply.raw.destroyed) {
+        void session.close()
+        return reply
+      }
       if (inbound.others.length > 0) session.forward(inbound.others)
       request.log.debug({ session: session.id, requests: inbound.requests.length, others: inbound.others.length }, 'client messages')
       if (inbound.requests.length === 0) return reply.code(202).send()
