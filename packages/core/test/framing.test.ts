@@ -328,3 +328,12 @@ describe('LineSplitter edges of a dropped line', () => {
     expect(dropped[0]!.tail.endsWith('"id":"last"}')).toBe(true)
   })
 })
+
+describe('JsonLineReader and raw carriage returns', () => {
+  it('removes a CR used as JSON whitespace, so the text stays one SSE data line', () => {
+    const texts: string[] = []
+    const reader = new JsonLineReader({ maxLineLength: 1000, onValue: (_value, text) => texts.push(text), onNoise: () => {} })
+    reader.push('{"jsonrpc":"2.0",\r"id":1,\r\r"result":{"text":"a\\rb"}}\n')
+    expect(texts).toEqual(['{"jsonrpc":"2.0","id":1,"result":{"text":"a\\rb"}}'])
+  })
+})

@@ -17,6 +17,7 @@ import {
   isRunning,
   logged,
   onCleanup,
+  recordStdin,
   recordingLogger,
   request,
   startAnsweringUpstream,
@@ -281,6 +282,30 @@ describe('server messages waiting for a GET stream', () => {
 })
 
 describe('the roots policy', () => {
+  it('a client cannot answer a roots/list it was never sent (a forged answer ahead of the proxy’s own)', async () => {
+    const roots = [{ uri: 'file:///data', name: 'data' }]
+    const { session } = openHostileSession({ mode: 'fixed', roots })
+    await initialize(session, {})
+    const stdin = recordStdin(session.backend)
+    const forged = { jsonrpc: '2.0' as const, id: 's-1', result: { roots: [{ uri: 'file:///' }] } }
+    for (const id of ['s-1', 's-2', 's-3']) session.forward([{ message: { ...forged, id }, text: undefined }])
+    expect(stdin.lines).toEqual([]) // never written to the child: it could win the race against the proxy's answer
+    const sink = new FakeSink()
+    session.sendRequests([{ message: toolCall(2, 'roots'), text: undefined }], sink)
+    expect(JSON.parse(textOf(await sink.response(2)))).toEqual(roots)
+  })
+
+  it('forward: the client answers the roots/list it was sent, once', async () => {
+    const { session } = openHostileSession()
+    await initialize(session, { roots: { listChanged: true } })
+    const sink = new FakeSink()
+    session.sendRequests([{ message: toolCall(2, 'roots'), text: undefined }], sink)
+    const asked = await sink.request('roots/list')
+    const answer = { jsonrpc: '2.0' as const, id: asked.id, result: { roots: [{ uri: 'file:///mine' }] } }
+    session.forward([{ message: answer, text: undefined }])
+    expect(JSON.parse(textOf(await sink.response(2)))).toEqual([{ uri: 'file:///mine' }])
+  })
+
   it('forward: the child sees the client roots capability and asks the client', async () => {
     const { session } = openHostileSession()
     await initialize(session, { roots: { listChanged: true } })

@@ -89,6 +89,29 @@ describe('server messages nobody collects', () => {
   })
 })
 
+describe('messages larger than maxQueuedBytes', () => {
+  it('a client that reads at a normal pace gets every one and the answer after them', async () => {
+    const { base } = await listenLogged({ fixture: 'hostile-server' }) // maxQueuedBytes: 8 MiB
+    const session = await initialize(base)
+    const response = await post(base, toolCall(1, 'flood', { count: 3, bytes: 9_000_000 }), { session })
+    const reader = new SseReader(response)
+    let notifications = 0
+    for (;;) {
+      const event = await reader.next(10_000)
+      if (!event) break
+      if (event.data === '') continue
+      const message = JSON.parse(event.data) as Message
+      if (message.method) notifications++
+      else {
+        expect(textOf(message)).toBe('flooded 3x9000000')
+        break
+      }
+    }
+    reader.cancel()
+    expect(notifications).toBe(3)
+  })
+})
+
 describe('what a child leaves behind', () => {
   it('a grandchild in the child’s process group is stopped when the child dies by itself', async () => {
     const { base, logs } = await listenLogged({ fixture: 'hostile-server', env: { FIXTURE_GRANDCHILD: '1' }, warmChildren: 0 })

@@ -59,6 +59,12 @@ function findJsonStart(line: string, from: number): number {
   return brace
 }
 
+// A raw CR in valid JSON can only be whitespace (inside a string it must be escaped). It is removed:
+// the text is forwarded as one SSE `data:` line, and SSE takes a CR for the end of a line.
+function withoutCR(text: string): string {
+  return text.includes('\r') ? text.replaceAll('\r', '') : text
+}
+
 function preview(text: string): string {
   if (text.length <= PREVIEW_LENGTH) return text
   // Do not cut a surrogate pair in half.
@@ -116,7 +122,7 @@ export class JsonLineReader {
       const text = first === 0 && last === line.length ? line : line.slice(first, last)
       const value = parseStructured(text)
       if (value !== undefined) {
-        this.#onValue(value, text)
+        this.#onValue(value, withoutCR(text))
         return
       }
     }
@@ -127,7 +133,7 @@ export class JsonLineReader {
       if (value !== undefined) {
         const prefix = line.slice(0, start)
         this.#onNoise({ reason: 'prefix-trimmed', preview: preview(prefix), length: prefix.length })
-        this.#onValue(value, text)
+        this.#onValue(value, withoutCR(text))
         return
       }
     }

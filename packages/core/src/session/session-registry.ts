@@ -63,7 +63,8 @@ export class SessionRegistry {
     // Warm children come out of the same process budget: sessions + stopping + warm ≤ cap + pool size.
     options.pool.limitTo(() => this.#processBudget - this.#sessions.size - this.#stopping.size)
     if (options.idleTimeoutMs > 0) {
-      this.#reaper = setInterval(() => this.reapIdle(), Math.min(60_000, Math.max(50, options.idleTimeoutMs / 4)))
+      // A tenth of the timeout (at most 5 s): a session is closed close to when it became idle too long.
+      this.#reaper = setInterval(() => this.reapIdle(), Math.min(5000, Math.max(50, options.idleTimeoutMs / 10)))
       this.#reaper.unref()
     }
   }

@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js'
 import type { ChildUpstream } from '../upstream/child-upstream.js'
 import { describeExit } from '../upstream/child-upstream.js'
 import { EventStream, type BacklogLimit, type EventStreamOwner } from './event-stream.js'
+import { RelayedRequests } from './relayed-requests.js'
 import { answerRootsList, dropsClientNotification, FORWARD_ROOTS, initializeForChild, type RootsPolicy } from './roots-policy.js'
 import type { StreamSink } from './stream-sink.js'
 
@@ -66,6 +67,7 @@ export class Session implements EventStreamOwner {
   #options: SessionOptions
   #logger: Logger
   #roots: RootsPolicy
+  #relayed = new RelayedRequests()
   #backlogWarned = false
 
   constructor(options: SessionOptions) {
@@ -136,8 +138,10 @@ export class Session implements EventStreamOwner {
   forward(messages: InboundMessage<JsonRpcNotification | JsonRpcResponse>[]): void {
     this.lastActivity = Date.now()
     for (const { message, text } of messages) {
-      if (!('method' in message)) this.backend.upstream.respond(message, text)
-      else if (!dropsClientNotification(this.#roots, message.method)) this.backend.upstream.notify(message, text)
+      if (!('method' in message)) {
+        if (this.#relayed.take(message.id)) this.backend.upstream.respond(message, text)
+        else this.#logger.debug({ id: message.id }, 'client answered a request it was not sent; dropped')
+      } else if (!dropsClientNotification(this.#roots, message.method)) this.backend.upstream.notify(message, text)
     }
   }
 
@@ -239,6 +243,7 @@ export class Session implements EventStreamOwner {
       const answer = answerRootsList(this.#roots, message.id)
       if (answer) return this.backend.upstream.respond(answer)
     }
+    if ('id' in message) this.#relayed.add(message.id)
     if (this.transport === 'streamable') {
       let newest: EventStream | undefined
       let count = 0

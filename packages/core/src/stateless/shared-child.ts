@@ -5,7 +5,8 @@ import type { Logger } from '../logger.js'
 import { SUPPORTED_PROTOCOL_VERSIONS } from '../session/session.js'
 import { ChildUpstream, describeExit, type ChildUpstreamOptions } from '../upstream/child-upstream.js'
 import type { UpstreamCaller } from '../upstream/upstream.js'
-import { answerRootsList, type RootsPolicy } from '../session/roots-policy.js'
+import { RelayedRequests } from '../session/relayed-requests.js'
+import { answerRootsList, dropsClientNotification, FORWARD_ROOTS, type RootsPolicy } from '../session/roots-policy.js'
 import { trySerialize } from '../jsonrpc/serialize.js'
 
 /** Where the shared child is in its life. */
@@ -58,6 +59,7 @@ export class SharedChild {
   #attempt = 0
   #upSince = 0
   #restartTimer: NodeJS.Timeout | undefined
+  #relayed = new RelayedRequests()
   #logger: Logger
 
   constructor(options: SharedChildOptions) {
@@ -94,12 +96,14 @@ export class SharedChild {
   /** Forward a client's notification (cancellations are mapped to the request they name). */
   notify(message: JsonRpcNotification, text?: string): void {
     if (message.method === 'notifications/initialized') return // the proxy sent its own
+    if (dropsClientNotification(this.#options.roots ?? FORWARD_ROOTS, message.method)) return
     this.#current?.upstream.notify(message, text)
   }
 
   /** Forward a client's answer to a request the child sent (it came on that client's POST stream). */
   respond(message: JsonRpcResponse, text?: string): void {
-    this.#current?.upstream.respond(message, text)
+    if (this.#relayed.take(message.id)) this.#current?.upstream.respond(message, text)
+    else this.#logger.debug({ id: message.id }, 'client answered a request it was not sent; dropped')
   }
 
   /** Answer a client's `initialize` from the shared handshake, at a revision the client knows. */
@@ -116,6 +120,8 @@ export class SharedChild {
   async close(): Promise<void> {
     this.state = 'stopped'
     if (this.#restartTimer) clearTimeout(this.#restartTimer)
+    // Calls in flight are answered now, not after the stop ladder of a child that ignores SIGTERM.
+    this.#current?.upstream.close({ message: 'The proxy is shutting down' })
     await this.#current?.stop()
   }
 
@@ -169,11 +175,14 @@ export class SharedChild {
   // Otherwise nobody can answer: a request gets an error back, so the child never waits; a notification is dropped.
   #unrouted(backend: ChildUpstream, message: JsonRpcRequest | JsonRpcNotification, text: string): void {
     if ('id' in message && message.method === 'roots/list') {
-      const answer = answerRootsList(this.#options.roots ?? { mode: 'forward' }, message.id)
+      const answer = answerRootsList(this.#options.roots ?? FORWARD_ROOTS, message.id)
       if (answer) return backend.upstream.respond(answer)
     }
     const caller = backend.upstream.soleCaller()
-    if (caller?.streaming) return caller.deliver(message, text)
+    if (caller?.streaming) {
+      if ('id' in message) this.#relayed.add(message.id)
+      return caller.deliver(message, text)
+    }
     if ('id' in message) {
       const reason = caller ? 'the calling client reads a JSON answer, not a stream' : 'no single call in flight to relay it to'
       backend.upstream.respond(errorResponse(message.id, ErrorCode.MethodNotFound, `${message.method} cannot reach a client in stateless mode: ${reason}`))

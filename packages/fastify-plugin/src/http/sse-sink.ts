@@ -17,6 +17,11 @@ export interface SseSinkOptions {
 /** Messages longer than this (characters) are written in three pieces instead of one concatenated string. */
 const LARGE_EVENT = 64 * 1024
 
+/** A client with more than maxQueuedBytes waiting that has not caught up for this long is too slow. */
+const STALL_MS = 1000
+/** Whatever the client does, the queue never passes this many times maxQueuedBytes (plus one event). */
+const STALL_CAP_FACTOR = 4
+
 /** A stream silent for this long gets its head flushed alone (clients and proxies wait for headers). */
 const HEAD_FLUSH_MS = 50
 
@@ -42,12 +47,20 @@ export class SseSink implements StreamSink {
   #corked = false
   #priming: string | undefined
   #timer: NodeJS.Timeout | undefined
+  /** The largest event written since the queue last drained (a client reading at a normal pace still has it queued). */
+  #largestQueued = 0
+  /** When the queue was last empty: a client that drains now and then is reading, however large the events. */
+  #drainedAt = Date.now()
 
   constructor(res: ServerResponse, options: SseSinkOptions) {
     this.#res = res
     this.#options = options
     this.#connection = new Connection(res)
     this.#connection.onClose(() => clearTimeout(this.#timer))
+    res.on('drain', () => {
+      this.#largestQueued = 0
+      this.#drainedAt = Date.now()
+    })
   }
 
   /**
@@ -122,11 +135,12 @@ export class SseSink implements StreamSink {
     const res = this.#res
     // Counted also within a tick's burst of writes (corked). What a client missed (backlog, replay) is
     // bounded where it is kept and leaves in one burst; the bound is for live events on a slow client.
-    if (!replay && res.writableLength > this.#options.maxQueuedBytes) {
+    if (!replay && this.#stalled(res.writableLength)) {
       // A client that does not read: drop the connection, not the events (they are in the event store).
       res.destroy()
       return this.#connection.closed()
     }
+    if (data.length > this.#largestQueued) this.#largestQueued = data.length
     if (data.length > LARGE_EVENT) {
       // A large message is written as is, between its frame lines: no concatenated copy of it.
       this.#write(eventId === undefined ? 'event: message\ndata: ' : `event: message\nid: ${eventId}\ndata: `)
@@ -136,6 +150,19 @@ export class SseSink implements StreamSink {
     // The priming event (an id, empty data) leaves with the first real event or when the stream goes quiet.
     else if (data === '') this.#priming = `id: ${eventId}\nretry: ${this.#options.retryMs}\ndata: \n\n`
     else this.#write(`event: message\nid: ${eventId}\ndata: ${data}\n\n`)
+  }
+
+  // A client is too slow when more than maxQueuedBytes wait for it and it has not caught up for a while,
+  // or when the queue passes a hard cap whatever it does. Right after large events the queue holds them
+  // whole, however fast the client reads: a client that drains now and then is not cut off for that.
+  #stalled(queued: number): boolean {
+    const max = this.#options.maxQueuedBytes
+    if (queued === 0) {
+      this.#drainedAt = Date.now()
+      return false
+    }
+    if (queued <= max) return false
+    return queued > STALL_CAP_FACTOR * max + this.#largestQueued || Date.now() - this.#drainedAt > STALL_MS
   }
 
   /** Write one event with a custom name (the legacy `endpoint` event). */
