@@ -85,12 +85,20 @@ describe('SessionRegistry sessions', () => {
     const newer = registry.create('streamable')
     older.lastActivity -= 10_000
     connected.lastActivity -= 60_000
+    await new Promise((resolve) => setImmediate(resolve)) // just opened, a session is on its way to its client: never evicted
 
     const fresh = await registry.open('streamable') // the evicted session's child must stop first (no warm pool)
     expect(registry.get(older.id)).toBeUndefined()
     expect(older.closed).toBe(true)
     expect([connected, newer, fresh].map((s) => registry.get(s.id))).toEqual([connected, newer, fresh])
     expect(registry.stats.evicted).toBe(1)
+  })
+
+  it('does not evict a session opened in the same turn, before its first message reached it', () => {
+    const { registry } = openRegistry(fixtureCommand('echo-server'), { maxSessions: 1 })
+    const first = registry.create('streamable')
+    expect(errorCodeOf(() => registry.create('streamable'))).toBe('MCP_PROXY_SESSION_LIMIT')
+    expect(first.closed).toBe(false)
   })
 
   it('does not evict a session with a request in flight', async () => {
@@ -158,6 +166,7 @@ describe('SessionRegistry children', () => {
   it('two concurrent opens at the cap each make room: both get a session', async () => {
     const { registry } = openRegistry(fixtureCommand('echo-server'), { maxSessions: 2, slotWaitMs: 5000 }, 0)
     const idle = [registry.create('streamable'), registry.create('streamable')]
+    await new Promise((resolve) => setImmediate(resolve))
     const opened = await Promise.all([registry.open('streamable'), registry.open('streamable')])
     expect(idle.every((session) => session.closed)).toBe(true)
     expect(opened.map((session) => registry.get(session.id))).toEqual(opened)

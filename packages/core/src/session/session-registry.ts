@@ -126,7 +126,7 @@ export class SessionRegistry {
     if (this.#sessions.size < this.#options.maxSessions) return
     let oldest: Session | undefined
     for (const session of this.#sessions.values()) {
-      if (session.connected || session.busy) continue
+      if (session.connected || session.busy || session.justOpened) continue
       if (!oldest || session.lastActivity < oldest.lastActivity) oldest = session
     }
     if (!oldest) throw this.#limitError('every session has an open stream or a request in flight')

@@ -68,6 +68,7 @@ export class Session implements EventStreamOwner {
   #logger: Logger
   #roots: RootsPolicy
   #relayed = new RelayedRequests()
+  #fresh = true
   #backlogWarned = false
 
   constructor(options: SessionOptions) {
@@ -79,6 +80,7 @@ export class Session implements EventStreamOwner {
     this.backend = options.backend
     this.#options = options
     this.#logger = options.logger
+    setImmediate(() => (this.#fresh = false)).unref()
     this.#standalone = new EventStream(options.transport === 'legacy-sse' ? 'sse' : 'standalone', this, false)
     options.backend.setUnroutedHandler((message, text) => this.#routeUnrelated(message, text), options.logger)
     void options.backend.exited.then((exit) => {
@@ -104,6 +106,14 @@ export class Session implements EventStreamOwner {
     return this.backend.upstream.pendingCount > 0
   }
 
+  /**
+   * Opened in this turn of the event loop and not used yet: its first message (initialize, or the
+   * legacy stream) is on its way to it. Such a session never gives way to another one.
+   */
+  get justOpened(): boolean {
+    return this.#fresh
+  }
+
   /** Open connections of the standalone stream (a client may hold several GET streams; the newest gets the events). */
   get standaloneConnections(): number {
     return this.#standalone.connections
@@ -120,6 +130,7 @@ export class Session implements EventStreamOwner {
    */
   sendRequests(requests: InboundMessage<JsonRpcRequest>[], sink?: StreamSink): EventStream {
     this.lastActivity = Date.now()
+    this.#fresh = false
     const stream = this.transport === 'legacy-sse' || !sink ? this.#standalone : this.#openRequestStream(sink)
     for (const { message, text } of requests) {
       stream.expect(message.id)
@@ -137,6 +148,7 @@ export class Session implements EventStreamOwner {
   /** Forward notifications and responses (to the child's own requests); they need no stream. */
   forward(messages: InboundMessage<JsonRpcNotification | JsonRpcResponse>[]): void {
     this.lastActivity = Date.now()
+    this.#fresh = false
     for (const { message, text } of messages) {
       if (!('method' in message)) {
         if (this.#relayed.take(message.id)) this.backend.upstream.respond(message, text)
@@ -152,6 +164,7 @@ export class Session implements EventStreamOwner {
    */
   attachStandalone(sink: StreamSink): void {
     this.lastActivity = Date.now()
+    this.#fresh = false
     if (this.transport === 'legacy-sse') sink.onClose(() => this.close())
     this.#touchOnClose(sink)
     this.#standalone.attach(sink, true, this.transport === 'streamable')
