@@ -13,23 +13,9 @@ import {
   type LoggingMessageNotification,
   type Progress,
 } from '@modelcontextprotocol/sdk/types.js'
-import { EVERYTHING, MCP_HEADERS, eventReader, marker, messageOf, processesWith, startProxy, waitFor, type Proxy } from './helpers.js'
+import { MCP_HEADERS, eventReader, messageOf, waitFor, proxyInFrontOfEverything } from './helpers.js'
 
-const MARK = marker()
-let proxy: Proxy
-
-beforeAll(async () => {
-  proxy = await startProxy([process.execPath, EVERYTHING, 'stdio', MARK], [EVERYTHING, MARK])
-})
-
-afterAll(async () => {
-  if (!proxy) return
-  // non-vacuous leftover check: the marked children are visible in /proc while the proxy runs
-  expect(processesWith(EVERYTHING, MARK).length).toBeGreaterThan(0)
-  const { code, leftovers } = await proxy.stop()
-  expect(code).toBe(0)
-  expect(leftovers).toEqual([])
-})
+const everything = proxyInFrontOfEverything()
 
 /** The text of every text content item of a tool result. */
 function texts(result: unknown): string {
@@ -67,7 +53,7 @@ for (const kind of ['streamable', 'sse'] as const) {
     let client: Client
 
     beforeAll(async () => {
-      const transport = kind === 'streamable' ? new StreamableHTTPClientTransport(proxy.streamable) : new SSEClientTransport(proxy.sse)
+      const transport = kind === 'streamable' ? new StreamableHTTPClientTransport(everything().streamable) : new SSEClientTransport(everything().sse)
       session = await connect(transport)
       client = session.client
     })
@@ -188,7 +174,7 @@ for (const kind of ['streamable', 'sse'] as const) {
 
 describe('resumed Streamable HTTP stream (raw fetch, protocol 2025-11-25)', { timeout: 15_000 }, () => {
   it('replays the result of a tools/call on GET with Last-Event-ID after the POST stream was cut', async () => {
-    const url = proxy.streamable
+    const url = everything().streamable
     const version = '2025-11-25'
     const init = await fetch(url, {
       method: 'POST',
@@ -261,12 +247,12 @@ describe('resumed Streamable HTTP stream (raw fetch, protocol 2025-11-25)', { ti
 describe('legacy HTTP+SSE wire order (raw fetch)', { timeout: 15_000 }, () => {
   it('sends every progress notification of a request before its result, all on the /sse stream', async () => {
     const abort = new AbortController()
-    const res = await fetch(proxy.sse, { headers: { accept: 'text/event-stream' }, signal: abort.signal })
+    const res = await fetch(everything().sse, { headers: { accept: 'text/event-stream' }, signal: abort.signal })
     expect(res.status).toBe(200)
     const stream = eventReader(res)
     try {
       const [endpoint] = await stream.until((e) => e.event === 'endpoint')
-      const messages = new URL(endpoint!.data, proxy.sse)
+      const messages = new URL(endpoint!.data, everything().sse)
       const post = async (body: unknown): Promise<number> => {
         const r = await fetch(messages, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
         await r.body?.cancel()

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, expect } from 'vitest'
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 export const CLI = `${ROOT}apps/server/dist/cli.js`
@@ -334,4 +335,28 @@ export async function runNode(
     }
   }
   return { code, stdout, stderr, timedOut, leftovers }
+}
+
+/**
+ * The built proxy in front of server-everything for the tests of one file: started before them, stopped
+ * after them, with a check that its (marked) children ran and that none is left. Returns the running proxy.
+ */
+export function proxyInFrontOfEverything(): () => Proxy {
+  const mark = marker()
+  let proxy: Proxy | undefined
+  beforeAll(async () => {
+    proxy = await startProxy([process.execPath, EVERYTHING, 'stdio', mark], [EVERYTHING, mark])
+  })
+  afterAll(async () => {
+    if (!proxy) return
+    // non-vacuous leftover check: the marked children are visible in /proc while the proxy runs
+    expect(processesWith(EVERYTHING, mark).length).toBeGreaterThan(0)
+    const { code, leftovers } = await proxy.stop()
+    expect(code).toBe(0)
+    expect(leftovers).toEqual([])
+  })
+  return () => {
+    if (!proxy) throw new Error('the proxy is not running')
+    return proxy
+  }
 }

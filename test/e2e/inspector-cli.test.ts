@@ -3,24 +3,10 @@
 // @modelcontextprotocol/server-everything, over Streamable HTTP and over legacy HTTP+SSE. Every run must exit
 // 0, print the method's result as JSON on stdout and nothing on stderr but the package's deprecation notice.
 import { dirname } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { EVERYTHING, INSPECTOR_CLI, marker, processesWith, runNode, startProxy, type ProgramRun, type Proxy } from './helpers.js'
+import { describe, expect, it } from 'vitest'
+import { INSPECTOR_CLI, runNode, type ProgramRun, proxyInFrontOfEverything } from './helpers.js'
 
-const MARK = marker()
-let proxy: Proxy
-
-beforeAll(async () => {
-  proxy = await startProxy([process.execPath, EVERYTHING, 'stdio', MARK], [EVERYTHING, MARK])
-})
-
-afterAll(async () => {
-  if (!proxy) return
-  // non-vacuous leftover check: the marked children are visible in /proc while the proxy runs
-  expect(processesWith(EVERYTHING, MARK).length).toBeGreaterThan(0)
-  const { code, leftovers } = await proxy.stop()
-  expect(code).toBe(0)
-  expect(leftovers).toEqual([])
-})
+const everything = proxyInFrontOfEverything()
 
 /**
  * The notice that `mcp-inspector-cli` writes to stderr on every start (v1 is deprecated; v2 needs Node 22).
@@ -66,7 +52,7 @@ function texts(result: Record<string, unknown>): string {
 
 for (const transport of ['http', 'sse'] as const) {
   describe(`Inspector CLI over ${transport === 'http' ? 'Streamable HTTP (/mcp)' : 'HTTP+SSE (/sse)'}`, { timeout: 30_000 }, () => {
-    const url = (): URL => (transport === 'http' ? proxy.streamable : proxy.sse)
+    const url = (): URL => (transport === 'http' ? everything().streamable : everything().sse)
 
     it('tools/list', async () => {
       const result = resultOf(await inspect(url(), transport, 'tools/list'))
@@ -96,7 +82,7 @@ for (const transport of ['http', 'sse'] as const) {
 
 describe('the checks above can fail', { timeout: 30_000 }, () => {
   it('a request the server rejects exits non-zero with the error on stderr', async () => {
-    const run = await inspect(proxy.streamable, 'http', 'prompts/get', ['--prompt-name', 'no-such-prompt'])
+    const run = await inspect(everything().streamable, 'http', 'prompts/get', ['--prompt-name', 'no-such-prompt'])
     expect(run.timedOut).toBe(false)
     expect(run.leftovers).toEqual([])
     expect(run.code).not.toBe(0)

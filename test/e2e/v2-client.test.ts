@@ -2,23 +2,9 @@
 // built CLI, against the real @modelcontextprotocol/server-everything (stdio).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Client, StreamableHTTPClientTransport, type CallToolResult, type CreateMessageRequest } from '@modelcontextprotocol/client'
-import { EVERYTHING, marker, processesWith, startProxy, type Proxy } from './helpers.js'
+import { proxyInFrontOfEverything } from './helpers.js'
 
-const MARK = marker()
-let proxy: Proxy
-
-beforeAll(async () => {
-  proxy = await startProxy([process.execPath, EVERYTHING, 'stdio', MARK], [EVERYTHING, MARK])
-})
-
-afterAll(async () => {
-  if (!proxy) return
-  // non-vacuous leftover check: the marked children are visible in /proc while the proxy runs
-  expect(processesWith(EVERYTHING, MARK).length).toBeGreaterThan(0)
-  const { code, leftovers } = await proxy.stop()
-  expect(code).toBe(0)
-  expect(leftovers).toEqual([])
-})
+const everything = proxyInFrontOfEverything()
 
 function texts(result: CallToolResult): string {
   return result.content.flatMap((c) => (c.type === 'text' ? [c.text] : [])).join('\n')
@@ -34,7 +20,7 @@ describe('server-everything over Streamable HTTP (v2 client)', { timeout: 15_000
       samplingRequests.push(request.params)
       return { model: 'e2e-v2-model', role: 'assistant', content: { type: 'text', text: 'sampled by the v2 client' } }
     })
-    await client.connect(new StreamableHTTPClientTransport(proxy.streamable))
+    await client.connect(new StreamableHTTPClientTransport(everything().streamable))
   })
 
   afterAll(async () => {

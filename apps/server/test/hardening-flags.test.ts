@@ -3,23 +3,7 @@
 import { describe, expect, it } from 'vitest'
 import { serverOptions } from '../src/build-app.js'
 import { helpText } from '../src/help.js'
-import { parseArgs, UsageError, type RunConfig } from '../src/parse-args.js'
-
-function run(argv: string[], env: NodeJS.ProcessEnv = {}): RunConfig {
-  const result = parseArgs(argv, env)
-  if (result.action !== 'run') throw new Error(`expected a run, got ${result.action}`)
-  return result.config
-}
-
-function usage(argv: string[], env: NodeJS.ProcessEnv = {}): string {
-  try {
-    parseArgs(argv, env)
-  } catch (error) {
-    expect(error).toBeInstanceOf(UsageError)
-    return (error as Error).message
-  }
-  throw new Error(`no UsageError for ${JSON.stringify(argv)}`)
-}
+import { run, usage } from './parse-helpers.js'
 
 describe('--body-timeout', () => {
   it('is passed to the plugin from the flag, its alias or MCP_PROXY_BODY_TIMEOUT; the default is 30 s', () => {

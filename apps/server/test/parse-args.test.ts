@@ -2,25 +2,8 @@
 import { describe, expect, it } from 'vitest'
 import { envNames, FLAGS } from '../src/flags.js'
 import { helpText } from '../src/help.js'
-import { parseArgs, UsageError, type RunConfig } from '../src/parse-args.js'
-
-/** The run config of a command line that must parse. */
-function run(argv: string[], env: NodeJS.ProcessEnv = {}): RunConfig {
-  const result = parseArgs(argv, env)
-  if (result.action !== 'run') throw new Error(`expected a run, got ${result.action}`)
-  return result.config
-}
-
-/** The message of the UsageError a command line must raise. */
-function usage(argv: string[], env: NodeJS.ProcessEnv = {}): string {
-  try {
-    parseArgs(argv, env)
-  } catch (error) {
-    expect(error).toBeInstanceOf(UsageError)
-    return (error as Error).message
-  }
-  throw new Error(`no UsageError for ${JSON.stringify(argv)}`)
-}
+import { parseArgs } from '../src/parse-args.js'
+import { run, usage } from './parse-helpers.js'
 
 describe('parseArgs: the command', () => {
   it('takes the command after --, untouched: nothing after -- is read as a flag or split', () => {
