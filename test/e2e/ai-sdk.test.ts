@@ -15,23 +15,9 @@
 // error checks below name what this client is known to report on that path.
 import { afterAll, beforeAll, describe, expect, it, vi, type MockInstance } from 'vitest'
 import { createMCPClient, type MCPClient } from '@ai-sdk/mcp'
-import { ECHO_SERVER, marker, processesWith, startProxy, waitFor, within, type Proxy } from './helpers.js'
+import { ECHO_SERVER, proxyForFile, waitFor, within } from './helpers.js'
 
-const MARK = marker()
-let proxy: Proxy
-
-beforeAll(async () => {
-  proxy = await startProxy([process.execPath, ECHO_SERVER, MARK], [ECHO_SERVER, MARK])
-})
-
-afterAll(async () => {
-  if (!proxy) return
-  // non-vacuous leftover check: the marked children are visible in /proc while the proxy runs
-  expect(processesWith(ECHO_SERVER, MARK).length).toBeGreaterThan(0)
-  const { code, leftovers } = await proxy.stop()
-  expect(code).toBe(0)
-  expect(leftovers).toEqual([])
-})
+const echo = proxyForFile(ECHO_SERVER)
 
 /** One reported error as a line: its message and the message of its cause. */
 function describeError(error: unknown): string {
@@ -94,7 +80,7 @@ for (const type of ['http', 'sse'] as const) {
     })
 
     it('connects and initializes', async () => {
-      const url = type === 'http' ? proxy.streamable : proxy.sse
+      const url = type === 'http' ? echo().streamable : echo().sse
       client = await within(
         createMCPClient({
           transport: { type, url: url.href, fetch: tracingFetch },

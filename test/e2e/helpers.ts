@@ -338,19 +338,20 @@ export async function runNode(
 }
 
 /**
- * The built proxy in front of server-everything for the tests of one file: started before them, stopped
- * after them, with a check that its (marked) children ran and that none is left. Returns the running proxy.
+ * The built proxy in front of a node script (`node <script> …args <mark>`) for the tests of one file:
+ * started before them, stopped after them, with a check that its marked children ran and that none is
+ * left. Returns the running proxy.
  */
-export function proxyInFrontOfEverything(): () => Proxy {
+export function proxyForFile(script: string, args: string[] = []): () => Proxy {
   const mark = marker()
   let proxy: Proxy | undefined
   beforeAll(async () => {
-    proxy = await startProxy([process.execPath, EVERYTHING, 'stdio', mark], [EVERYTHING, mark])
+    proxy = await startProxy([process.execPath, script, ...args, mark], [script, mark])
   })
   afterAll(async () => {
     if (!proxy) return
     // non-vacuous leftover check: the marked children are visible in /proc while the proxy runs
-    expect(processesWith(EVERYTHING, mark).length).toBeGreaterThan(0)
+    expect(processesWith(script, mark).length).toBeGreaterThan(0)
     const { code, leftovers } = await proxy.stop()
     expect(code).toBe(0)
     expect(leftovers).toEqual([])
@@ -359,4 +360,9 @@ export function proxyInFrontOfEverything(): () => Proxy {
     if (!proxy) throw new Error('the proxy is not running')
     return proxy
   }
+}
+
+/** The built proxy in front of server-everything (stdio) for the tests of one file. */
+export function proxyInFrontOfEverything(): () => Proxy {
+  return proxyForFile(EVERYTHING, ['stdio'])
 }

@@ -11,26 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
-import { EVERYTHING, MCP_REMOTE, cleanEnv, marker, processesWith, startProxy, waitFor, within, type Proxy } from './helpers.js'
+import { MCP_REMOTE, cleanEnv, processesWith, proxyInFrontOfEverything, waitFor, within } from './helpers.js'
 
-const MARK = marker()
-let proxy: Proxy
+const everything = proxyInFrontOfEverything()
 // mcp-remote keeps OAuth state and a lock per server under MCP_REMOTE_CONFIG_DIR (default ~/.mcp-auth)
 const configDir = mkdtempSync(join(tmpdir(), 'e2e-mcp-remote-'))
 
-beforeAll(async () => {
-  proxy = await startProxy([process.execPath, EVERYTHING, 'stdio', MARK], [EVERYTHING, MARK])
-})
-
-afterAll(async () => {
-  rmSync(configDir, { recursive: true, force: true })
-  if (!proxy) return
-  // non-vacuous leftover check: the marked children are visible in /proc while the proxy runs
-  expect(processesWith(EVERYTHING, MARK).length).toBeGreaterThan(0)
-  const { code, leftovers } = await proxy.stop()
-  expect(code).toBe(0)
-  expect(leftovers).toEqual([])
-})
+afterAll(() => rmSync(configDir, { recursive: true, force: true }))
 
 /** A line of mcp-remote's stderr that reports a problem (its log lines are `[pid] text`). */
 const PROBLEM = /\b(error|errors|fail|failed|failure|fatal|warning|exception|unhandled|refused|refusing|timed out|timeout|ECONN\w*)\b/i
@@ -84,8 +71,8 @@ function texts(result: unknown): string {
 }
 
 const RUNS = [
-  { name: 'Streamable HTTP (--transport http-only, /mcp)', flags: ['--transport', 'http-only'], url: (): URL => proxy.streamable, used: 'StreamableHTTPClientTransport' },
-  { name: 'HTTP+SSE (--transport sse-only, /sse)', flags: ['--transport', 'sse-only'], url: (): URL => proxy.sse, used: 'SSEClientTransport' },
+  { name: 'Streamable HTTP (--transport http-only, /mcp)', flags: ['--transport', 'http-only'], url: (): URL => everything().streamable, used: 'StreamableHTTPClientTransport' },
+  { name: 'HTTP+SSE (--transport sse-only, /sse)', flags: ['--transport', 'sse-only'], url: (): URL => everything().sse, used: 'SSEClientTransport' },
 ]
 
 for (const run of RUNS) {
@@ -131,7 +118,7 @@ for (const run of RUNS) {
 
 describe('the stderr check can fail', { timeout: 30_000 }, () => {
   it('a URL the proxy does not serve makes mcp-remote log an error line', async () => {
-    const url = new URL('/not-an-endpoint', proxy.streamable)
+    const url = new URL('/not-an-endpoint', everything().streamable)
     const transport = new StdioClientTransport({
       command: process.execPath,
       args: [MCP_REMOTE, url.href, '--transport', 'http-only'],
