@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ChildPool, type ChildCommand, type ChildUpstream } from '../src/index.js'
 import {
@@ -7,6 +10,7 @@ import {
   cleanup,
   eventually,
   fixtureCommand,
+  fixturePath,
   fixtureProcesses,
   initializeRequest,
   isAlive,
@@ -111,5 +115,23 @@ describe('ChildPool', () => {
     await eventually(() => expect(pool.lastSpawnError).toMatch(/ENOENT/))
     expect(pool.idle).toBe(0)
     expect(spawned()).toBe(1)
+  })
+
+  it('keeps the last spawn error when a child started earlier exits later (readiness follows the last spawn)', async () => {
+    // A server script that vanishes after the first start: the next spawn fails, and the session's
+    // child that was fine stopping later must not make the proxy look ready again.
+    const dir = mkdtempSync(join(tmpdir(), 'pool-'))
+    onCleanup(() => rmSync(dir, { recursive: true, force: true }))
+    const script = join(dir, 'server')
+    writeFileSync(script, `#!/bin/sh\nexec "${process.execPath}" "${fixturePath('echo-server')}"\n`, { mode: 0o755 })
+    const { pool, take } = openPool(0, { command: script, args: [], env: {} })
+    const first = take()
+    await first.child.started
+    rmSync(script)
+    const second = take()
+    await expect(second.child.started).rejects.toMatchObject({ code: 'MCP_PROXY_SPAWN_FAILED' })
+    await eventually(() => expect(pool.lastSpawnError).toMatch(/ENOENT/))
+    await first.stop()
+    expect(pool.lastSpawnError).toMatch(/ENOENT/)
   })
 })

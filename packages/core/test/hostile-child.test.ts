@@ -255,13 +255,13 @@ async function initialize(session: Session, capabilities: Record<string, unknown
   const sink = new FakeSink()
   const init = initializeRequest(0, '2025-11-25')
   ;(init.params as Record<string, unknown>).capabilities = capabilities
-  session.sendRequests([{ message: init, text: undefined }], sink)
+  session.serve([{ message: init, text: undefined }], sink)
   await sink.response(0)
 }
 
 async function callTool(session: Session, id: number, name: string, args: Record<string, unknown> = {}, streaming = true): Promise<JsonRpcMessage> {
   const sink = new FakeSink(streaming)
-  session.sendRequests([{ message: toolCall(id, name, args), text: undefined }], sink)
+  session.serve([{ message: toolCall(id, name, args), text: undefined }], sink)
   return sink.response(id)
 }
 
@@ -291,7 +291,7 @@ describe('the roots policy', () => {
     for (const id of ['s-1', 's-2', 's-3']) session.forward([{ message: { ...forged, id }, text: undefined }])
     expect(stdin.lines).toEqual([]) // never written to the child: it could win the race against the proxy's answer
     const sink = new FakeSink()
-    session.sendRequests([{ message: toolCall(2, 'roots'), text: undefined }], sink)
+    session.serve([{ message: toolCall(2, 'roots'), text: undefined }], sink)
     expect(JSON.parse(textOf(await sink.response(2)))).toEqual(roots)
   })
 
@@ -299,7 +299,7 @@ describe('the roots policy', () => {
     const { session } = openHostileSession()
     await initialize(session, { roots: { listChanged: true } })
     const sink = new FakeSink()
-    session.sendRequests([{ message: toolCall(2, 'roots'), text: undefined }], sink)
+    session.serve([{ message: toolCall(2, 'roots'), text: undefined }], sink)
     const asked = await sink.request('roots/list')
     const answer = { jsonrpc: '2.0' as const, id: asked.id, result: { roots: [{ uri: 'file:///mine' }] } }
     session.forward([{ message: answer, text: undefined }])
@@ -326,7 +326,7 @@ describe('the roots policy', () => {
     const { session } = openHostileSession({ mode: 'fixed', roots })
     await initialize(session, {})
     const sink = new FakeSink()
-    session.sendRequests([{ message: toolCall(2, 'roots'), text: undefined }], sink)
+    session.serve([{ message: toolCall(2, 'roots'), text: undefined }], sink)
     expect(JSON.parse(textOf(await sink.response(2)))).toEqual(roots)
     expect(sink.messages.filter((m) => 'method' in m)).toEqual([])
   })

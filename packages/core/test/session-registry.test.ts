@@ -25,7 +25,7 @@ function openRegistry(command: ChildCommand, overrides: Partial<SessionRegistryO
     logger,
     ...overrides,
   })
-  onCleanup(() => registry.closeAll())
+  onCleanup(() => registry.close())
   return { registry, pool }
 }
 
@@ -104,8 +104,8 @@ describe('SessionRegistry sessions', () => {
   it('does not evict a session with a request in flight', async () => {
     const { registry } = openRegistry(fixtureCommand('hang-server'), { maxSessions: 1 })
     const busy = registry.create('streamable')
-    busy.sendRequests([{ message: { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }, text: undefined }], new FakeSink())
-    busy.sendRequests([{ message: { jsonrpc: '2.0', id: 2, method: 'tools/list' }, text: undefined }])
+    busy.serve([{ message: { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }, text: undefined }], new FakeSink())
+    busy.serve([{ message: { jsonrpc: '2.0', id: 2, method: 'tools/list' }, text: undefined }])
     await eventually(() => expect(busy.busy).toBe(true))
     expect(errorCodeOf(() => registry.create('streamable'))).toBe('MCP_PROXY_SESSION_LIMIT')
   })
@@ -210,7 +210,7 @@ describe('SessionRegistry idle reaping', () => {
   it('never reaps a session whose call is still running, even with no stream open', async () => {
     const { registry } = openRegistry(fixtureCommand('hang-server'), { idleTimeoutMs: 60_000 })
     const session = registry.create('streamable')
-    session.sendRequests([{ message: { jsonrpc: '2.0', id: 1, method: 'tools/list' }, text: undefined }])
+    session.serve([{ message: { jsonrpc: '2.0', id: 1, method: 'tools/list' }, text: undefined }])
     await eventually(() => expect(session.busy).toBe(true))
     expect(registry.reapIdle(Date.now() + 60_001)).toBe(0)
     expect(session.closed).toBe(false)
@@ -245,7 +245,7 @@ describe('SessionRegistry idle reaping', () => {
 })
 
 describe('SessionRegistry shutdown', () => {
-  it('closeAll stops every child, pooled ones and ones that ignore SIGTERM included, and leaves none behind', async () => {
+  it('close stops every child, pooled ones and ones that ignore SIGTERM included, and leaves none behind', async () => {
     const { registry, pool } = openRegistry(fixtureCommand('ignore-sigterm-server'), {}, 2)
     pool.fill()
     const sessions = [registry.create('streamable'), registry.create('legacy-sse')]
@@ -254,7 +254,7 @@ describe('SessionRegistry shutdown', () => {
     expect(pids).toHaveLength(4)
     expect(pids).toEqual(expect.arrayContaining(sessions.map((session) => session.backend.child.pid)))
 
-    await registry.closeAll()
+    await registry.close()
     expect(pids.filter(isAlive)).toEqual([])
     expect(fixtureProcesses()).toEqual([])
     expect(registry.size).toBe(0)
@@ -262,25 +262,13 @@ describe('SessionRegistry shutdown', () => {
     expect(errorCodeOf(() => registry.create('streamable'))).toBe('MCP_PROXY_CLOSED')
   })
 
-  it('closeAll waits for the children of sessions that were closed before it and are still stopping', async () => {
+  it('close waits for the children of sessions that were closed before it and are still stopping', async () => {
     const { registry } = openRegistry(fixtureCommand('ignore-sigterm-server'), { idleTimeoutMs: 60_000 })
     const session = registry.create('streamable')
     const pid = session.backend.child.pid!
     // Reaped: its child is now in the stop ladder (SIGKILL only after two grace periods).
     expect(registry.reapIdle(Date.now() + 60_001)).toBe(1)
-    await registry.closeAll()
-    expect(isAlive(pid), 'closeAll resolved while a child of a reaped session was still running').toBe(false)
-  })
-
-  it('killAll kills every child at once', async () => {
-    const { registry, pool } = openRegistry(fixtureCommand('ignore-sigterm-server'), {}, 1)
-    pool.fill()
-    const session = registry.create('streamable')
-    await eventually(() => expect(pool.idle).toBe(1))
-    const pids = fixtureProcesses()
-    expect(pids).toHaveLength(2)
-    registry.killAll()
-    expect(await session.backend.exited).toMatchObject({ signal: 'SIGKILL', forced: true })
-    await eventually(() => expect(pids.filter(isAlive)).toEqual([]))
+    await registry.close()
+    expect(isAlive(pid), 'close resolved while a child of a reaped session was still running').toBe(false)
   })
 })

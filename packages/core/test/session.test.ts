@@ -72,7 +72,7 @@ function sampledReply(id: JsonRpcId, text: string): JsonRpcResponse {
 /** The initialize handshake on its own POST. */
 async function initialize(session: Session, protocolVersion = '2025-06-18'): Promise<FakeSink> {
   const sink = new FakeSink()
-  session.sendRequests([inbound(initializeRequest(0, protocolVersion))], sink)
+  session.serve([inbound(initializeRequest(0, protocolVersion))], sink)
   await sink.response(0)
   session.forward([inbound(notification('notifications/initialized'))])
   return sink
@@ -100,7 +100,7 @@ describe('Session initialize', () => {
     // requestTimeoutMs only makes the timeout sweep tick fast enough for a short initializeTimeoutMs.
     const { session, onClosed } = openSession({ command: fixtureCommand('no-init-server'), initializeTimeoutMs: 200, child: { requestTimeoutMs: 200 } })
     const sink = new FakeSink()
-    session.sendRequests([inbound(initializeRequest(0))], sink)
+    session.serve([inbound(initializeRequest(0))], sink)
     expect(errorOf(await sink.response(0)).code).toBe(ErrorCode.RequestTimeout)
     await eventually(() => expect(onClosed).toHaveBeenCalledTimes(1))
     expect(session.closed).toBe(true)
@@ -113,8 +113,8 @@ describe('Session request streams', () => {
     await initialize(session)
     const both = new FakeSink()
     const single = new FakeSink()
-    session.sendRequests([inbound(toolCall(1, 'echo', { text: 'one' })), inbound(toolCall(2, 'slow', { ms: 200 }))], both)
-    session.sendRequests([inbound(toolCall(3, 'echo', { text: 'three' }))], single)
+    session.serve([inbound(toolCall(1, 'echo', { text: 'one' })), inbound(toolCall(2, 'slow', { ms: 200 }))], both)
+    session.serve([inbound(toolCall(3, 'echo', { text: 'three' }))], single)
 
     expect(textOf(await both.response(1))).toBe('one')
     expect(both.ended).toBe(0)
@@ -133,8 +133,8 @@ describe('Session request streams', () => {
     await initialize(session)
     const sink = new FakeSink()
     const other = new FakeSink()
-    session.sendRequests([inbound(toolCall(1, 'progress', { steps: 3, ms: 10 }, { progressToken: 'tok' }))], sink)
-    session.sendRequests([inbound(toolCall(2, 'slow', { ms: 50 }))], other)
+    session.serve([inbound(toolCall(1, 'progress', { steps: 3, ms: 10 }, { progressToken: 'tok' }))], sink)
+    session.serve([inbound(toolCall(2, 'slow', { ms: 50 }))], other)
     await Promise.all([sink.response(1), other.response(2)])
     expect(sink.messages.filter(isProgress)).toHaveLength(3)
     expect(other.messages.filter(isProgress)).toEqual([])
@@ -144,7 +144,7 @@ describe('Session request streams', () => {
     const { session } = openSession()
     await initialize(session)
     const json = new FakeSink(false)
-    session.sendRequests([inbound(toolCall(1, 'echo', { text: 'json' }))], json)
+    session.serve([inbound(toolCall(1, 'echo', { text: 'json' }))], json)
     expect(textOf(await json.response(1))).toBe('json')
     expect(json.ended).toBe(1)
   })
@@ -157,7 +157,7 @@ describe('Session server→client requests', () => {
     const standalone = new FakeSink()
     session.attachStandalone(standalone)
     const post = new FakeSink()
-    session.sendRequests([inbound(toolCall(5, 'sample', { prompt: 'hi' }))], post)
+    session.serve([inbound(toolCall(5, 'sample', { prompt: 'hi' }))], post)
 
     const sampling = await post.request('sampling/createMessage')
     expect(standalone.events).toEqual([])
@@ -173,8 +173,8 @@ describe('Session server→client requests', () => {
     session.attachStandalone(standalone)
     const slow = new FakeSink()
     const sample = new FakeSink()
-    session.sendRequests([inbound(toolCall(1, 'slow', { ms: 200 }))], slow)
-    session.sendRequests([inbound(toolCall(2, 'sample', { prompt: 'which stream?' }))], sample)
+    session.serve([inbound(toolCall(1, 'slow', { ms: 200 }))], slow)
+    session.serve([inbound(toolCall(2, 'sample', { prompt: 'which stream?' }))], sample)
 
     const sampling = await standalone.request('sampling/createMessage')
     expect(sample.messages).toEqual([])
@@ -189,8 +189,8 @@ describe('Session server→client requests', () => {
     await initialize(session)
     const slow = new FakeSink()
     const sample = new FakeSink()
-    session.sendRequests([inbound(toolCall(1, 'slow', { ms: 200 }))], slow)
-    session.sendRequests([inbound(toolCall(2, 'sample', { prompt: 'newest' }))], sample)
+    session.serve([inbound(toolCall(1, 'slow', { ms: 200 }))], slow)
+    session.serve([inbound(toolCall(2, 'sample', { prompt: 'newest' }))], sample)
     const sampling = await sample.request('sampling/createMessage')
     session.forward([inbound(sampledReply(sampling.id, 'newest'))])
     expect(textOf(await sample.response(2))).toBe('newest')
@@ -201,7 +201,7 @@ describe('Session server→client requests', () => {
     const { session, logger } = openSession()
     await initialize(session)
     const json = new FakeSink(false)
-    session.sendRequests([inbound(toolCall(3, 'sample', { prompt: 'later' }))], json)
+    session.serve([inbound(toolCall(3, 'sample', { prompt: 'later' }))], json)
     await eventually(() => expect(logged(logger.debug)).toContain('server message routed to the standalone stream'))
 
     const get = new FakeSink()
@@ -218,7 +218,7 @@ describe('Session resumability', () => {
     const { session } = openSession()
     await initialize(session, '2025-11-25')
     const sink = new FakeSink()
-    session.sendRequests([inbound(toolCall(1, 'echo', { text: 'primed' }))], sink)
+    session.serve([inbound(toolCall(1, 'echo', { text: 'primed' }))], sink)
     await sink.response(1)
     expect(sink.events[0]).toEqual({ eventId: expect.any(String), data: '', kind: 'message' })
     expect(sink.events[1]).toMatchObject({ eventId: expect.any(String), kind: 'response' })
@@ -228,14 +228,14 @@ describe('Session resumability', () => {
     const older = openSession().session
     await initialize(older, '2025-06-18')
     const sink = new FakeSink()
-    older.sendRequests([inbound(toolCall(1, 'echo', { text: 'x' }))], sink)
+    older.serve([inbound(toolCall(1, 'echo', { text: 'x' }))], sink)
     await sink.response(1)
     expect(sink.events.map((event) => event.data === '')).toEqual([false])
 
     const newer = openSession().session
     await initialize(newer, '2025-11-25')
     const json = new FakeSink(false)
-    newer.sendRequests([inbound(toolCall(1, 'echo', { text: 'x' }))], json)
+    newer.serve([inbound(toolCall(1, 'echo', { text: 'x' }))], json)
     await json.response(1)
     expect(json.events.map((event) => event.data === '')).toEqual([false])
   })
@@ -244,14 +244,14 @@ describe('Session resumability', () => {
     const { session, store } = openSession()
     await initialize(session, '2025-11-25')
     const first = new FakeSink()
-    session.sendRequests([inbound(toolCall(1, 'progress', { steps: 4, ms: 120 }, { progressToken: 'tok' }))], first)
+    session.serve([inbound(toolCall(1, 'progress', { steps: 4, ms: 120 }, { progressToken: 'tok' }))], first)
     await eventually(() => expect(first.messages.filter(isProgress)).toHaveLength(1))
     first.disconnect()
     const lastEventId = first.events.at(-1)!.eventId!
 
     // Events of another stream are stored meanwhile; they must not be replayed on this one.
     const other = new FakeSink()
-    session.sendRequests([inbound(toolCall(2, 'echo', { text: 'other stream' }))], other)
+    session.serve([inbound(toolCall(2, 'echo', { text: 'other stream' }))], other)
     await other.response(2)
     // Wait until at least one event of the first stream was stored while nobody was attached.
     await eventually(() => {
@@ -276,7 +276,7 @@ describe('Session resumability', () => {
     const { session } = openSession()
     await initialize(session, '2025-11-25')
     const sink = new FakeSink()
-    session.sendRequests([inbound(toolCall(1, 'progress', { steps: 2, ms: 5 }, { progressToken: 'tok' }))], sink)
+    session.serve([inbound(toolCall(1, 'progress', { steps: 2, ms: 5 }, { progressToken: 'tok' }))], sink)
     await sink.response(1)
     const primingId = sink.events[0]!.eventId!
 
@@ -304,7 +304,7 @@ describe('Session end', () => {
     const { session, onClosed } = openSession({ command: fixtureCommand('crash-server') })
     await initialize(session)
     const sink = new FakeSink()
-    session.sendRequests([inbound(toolCall(1, 'echo', { text: 'boom' }))], sink)
+    session.serve([inbound(toolCall(1, 'echo', { text: 'boom' }))], sink)
     const error = errorOf(await sink.response(1))
     expect(error.code).toBe(ErrorCode.InternalError)
     expect(error.message).toMatch(/exited \(code 7\)/)
@@ -331,7 +331,7 @@ describe('Session end', () => {
     const sse = new FakeSink()
     session.attachStandalone(sse)
     const post = new FakeSink(false)
-    session.sendRequests([inbound(initializeRequest(0))], post)
+    session.serve([inbound(initializeRequest(0))], post)
     await sse.response(0)
     expect(post.events).toEqual([])
 

@@ -160,7 +160,7 @@ describe('SharedChild in stateless mode', () => {
     await eventually(() => expect(caller.delivered.length).toBe(1))
     const sampling = caller.delivered[0] as { id: string; method: string }
     expect(sampling.method).toBe('sampling/createMessage')
-    shared.respond({ jsonrpc: '2.0', id: sampling.id, result: { role: 'assistant', content: { type: 'text', text: 'relayed' }, model: 'm' } })
+    shared.forward([{ message: { jsonrpc: '2.0', id: sampling.id, result: { role: 'assistant', content: { type: 'text', text: 'relayed' }, model: 'm' } }, text: undefined }])
     expect(textOf(await caller.response())).toBe('relayed')
   })
 
@@ -169,7 +169,7 @@ describe('SharedChild in stateless mode', () => {
     await shared.start()
     const caller = new RecordingCaller()
     shared.request(caller, toolCall('c', 'slow', { ms: 200 }))
-    shared.notify(notification('notifications/cancelled', { requestId: 'c' }))
+    shared.forward([{ message: notification('notifications/cancelled', { requestId: 'c' }), text: undefined }])
     expect(caller.abandoned).toEqual([])
     expect(textOf(await caller.response())).toBe('done after 200ms')
   })

@@ -175,6 +175,32 @@ describe('Upstream when the child exits', () => {
     expect(backend.upstream.pendingCount).toBe(0)
   })
 
+  it('owns the exit: one warn line with the last stderr lines, then onClosed listeners (after every request was answered)', async () => {
+    const logger = recordingLogger()
+    const backend = startUpstream(fixtureCommand('crash-server'), { logger })
+    const caller = new RecordingCaller()
+    const seen: Array<{ code: number | null; answered: number }> = []
+    backend.onClosed((exit) => seen.push({ code: exit.code, answered: caller.delivered.length }))
+    backend.upstream.request(caller, toolCall(1, 'echo', { text: 'x' }))
+    await backend.exited
+    await eventually(() => expect(seen).toEqual([{ code: 7, answered: 1 }]))
+    const warnings = logger.warn.mock.calls.filter(([, msg]) => /exited/.test(msg ?? ''))
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]![0]).toMatchObject({ code: 7, lastStderr: expect.arrayContaining(['about to crash']) })
+    // A listener added after the end is called at once.
+    const late: number[] = []
+    backend.onClosed((exit) => late.push(exit.code ?? -1))
+    expect(late).toEqual([7])
+  })
+
+  it('logs an exit the proxy asked for at info, without a warning', async () => {
+    const logger = recordingLogger()
+    const backend = await startAnsweringUpstream(fixtureCommand('echo-server'), { logger })
+    await backend.stop()
+    expect(logged(logger.info)).toContain('MCP server exited')
+    expect(logger.warn).not.toHaveBeenCalled()
+  })
+
   it('answers a request sent after the exit at once, with an error', async () => {
     const backend = startUpstream(fixtureCommand('crash-server'))
     backend.upstream.request(new RecordingCaller(), toolCall(1, 'echo', { text: 'x' }))

@@ -1,17 +1,22 @@
 import type { FastifyReply } from 'fastify'
 import type { OutgoingHttpHeaders } from 'node:http'
-import type { SessionRegistry, SharedChild, StreamSink } from '@proxy/core'
+import type { ServingMode, SessionRegistry, SharedChild, StreamSink } from '@proxy/core'
 import { AnswerSink } from './http/answer-sink.js'
 import { SseSink, type SseSinkOptions } from './http/sse-sink.js'
 import type { ResolvedOptions } from './options.js'
 
-/** What every route of one plugin instance shares: the resolved options and the session machinery. */
+/** How the 2025-era protocol is served: a session (and a child) per client, or one child shared by every request. */
+export type LegacyLeg = { kind: 'sessions'; registry: SessionRegistry } | { kind: 'stateless'; shared: SharedChild }
+
+/** The serving mode behind a legacy leg (start, close, health). */
+export function servingMode(leg: LegacyLeg): ServingMode {
+  return leg.kind === 'sessions' ? leg.registry : leg.shared
+}
+
+/** What every route of one plugin instance shares: the resolved options and what serves the clients. */
 export interface ProxyContext {
   options: ResolvedOptions
-  /** Sessions (session mode); undefined in stateless mode. */
-  registry: SessionRegistry | undefined
-  /** The shared child (stateless mode); undefined in session mode. */
-  shared: SharedChild | undefined
+  legacy: LegacyLeg
   /** The plugin's prefix (for the legacy `endpoint` event). */
   prefix: string
 }

@@ -9,7 +9,7 @@ import {
   type ChildUpstreamOptions,
   type Logger,
 } from '@proxy/core'
-import type { ProxyContext } from './context.js'
+import { servingMode, type LegacyLeg, type ProxyContext } from './context.js'
 import { HttpError, replyError } from './errors.js'
 import { apiKeyAuth } from './hooks/auth.js'
 import { bodyTimeout } from './hooks/body-timeout.js'
@@ -18,7 +18,7 @@ import { hostShape } from './hooks/host-shape.js'
 import { originGuard } from './hooks/origin-guard.js'
 import { refuseWhileClosing, type ClosingState } from './hooks/shutting-down.js'
 import { BodyError, registerJsonBody } from './http/body.js'
-import { resolveOptions, type McpProxyOptions } from './options.js'
+import { resolveOptions, type McpProxyOptions, type ResolvedOptions } from './options.js'
 import { registerHealth } from './routes/health.js'
 import { registerLegacySse } from './routes/legacy-sse.js'
 import { registerMcpDelete } from './routes/mcp-delete.js'
@@ -33,7 +33,7 @@ declare module 'fastify' {
   }
 }
 
-function childOptions(options: ReturnType<typeof resolveOptions>, logger: Logger): Omit<ChildUpstreamOptions, 'shared'> {
+function childOptions(options: ResolvedOptions, logger: Logger): Omit<ChildUpstreamOptions, 'shared'> {
   const secrets = options.apiKey ? [options.apiKey] : []
   const base = options.inheritEnv ? process.env : {}
   return {
@@ -66,6 +66,38 @@ function mapFastifyError(error: FastifyError): (typeof HttpError)[keyof typeof H
 /** How long a new session may wait for the child of a closed session to finish stopping (process budget). */
 const SLOT_WAIT_MS = 1000
 
+/** The 2025-era leg the options ask for: a session per client with a warm pool, or one shared child. */
+function legacyLeg(options: ResolvedOptions, child: Omit<ChildUpstreamOptions, 'shared'>, logger: Logger): LegacyLeg {
+  if (options.stateless) {
+    const shared = new SharedChild({
+      child,
+      initializeTimeoutMs: options.initializeTimeout,
+      restart: { initialDelayMs: 500, maxDelayMs: 30_000, crashLoopExits: 5, crashLoopWindowMs: 60_000 },
+      clientInfo: options.clientInfo,
+      roots: options.roots,
+      logger,
+    })
+    return { kind: 'stateless', shared }
+  }
+  const registry = new SessionRegistry({
+    pool: new ChildPool({ ...child, shared: false }, options.warmChildren),
+    maxSessions: options.maxSessions,
+    idleTimeoutMs: options.sessionIdleTimeout,
+    createEventStore:
+      options.eventStoreMaxEvents > 0
+        ? () => new MemoryEventStore({ maxEvents: options.eventStoreMaxEvents, maxBytes: options.eventStoreMaxBytes })
+        : undefined,
+    initializeTimeoutMs: options.initializeTimeout,
+    idPrefix: options.sessionIdPrefix,
+    roots: options.roots,
+    // What waits for a GET stream that is not open has the bound of a slow client's queue.
+    backlogLimit: { maxEvents: options.eventStoreMaxEvents || 1000, maxBytes: options.maxQueuedBytes },
+    slotWaitMs: SLOT_WAIT_MS,
+    logger,
+  })
+  return { kind: 'sessions', registry }
+}
+
 /**
  * Serve one stdio MCP server over Streamable HTTP and legacy HTTP+SSE. Encapsulated: a `prefix` works,
  * and its hooks (Origin/Host guard, CORS, API key) never reach the host app's other routes.
@@ -75,36 +107,8 @@ const mcpProxy: FastifyPluginAsync<McpProxyOptions> = async (app: FastifyInstanc
   const logger = app.log as unknown as Logger
   const child = childOptions(options, logger)
 
-  let pool: ChildPool | undefined
-  const context: ProxyContext = { options, registry: undefined, shared: undefined, prefix: app.prefix }
-  if (options.stateless) {
-    context.shared = new SharedChild({
-      child,
-      initializeTimeoutMs: options.initializeTimeout,
-      restart: { initialDelayMs: 500, maxDelayMs: 30_000, crashLoopExits: 5, crashLoopWindowMs: 60_000 },
-      clientInfo: options.clientInfo,
-      roots: options.roots,
-      logger,
-    })
-  } else {
-    pool = new ChildPool({ ...child, shared: false }, options.warmChildren)
-    context.registry = new SessionRegistry({
-      pool,
-      maxSessions: options.maxSessions,
-      idleTimeoutMs: options.sessionIdleTimeout,
-      createEventStore:
-        options.eventStoreMaxEvents > 0
-          ? () => new MemoryEventStore({ maxEvents: options.eventStoreMaxEvents, maxBytes: options.eventStoreMaxBytes })
-          : undefined,
-      initializeTimeoutMs: options.initializeTimeout,
-      idPrefix: options.sessionIdPrefix,
-      roots: options.roots,
-      // What waits for a GET stream that is not open has the bound of a slow client's queue.
-      backlogLimit: { maxEvents: options.eventStoreMaxEvents || 1000, maxBytes: options.maxQueuedBytes },
-      slotWaitMs: SLOT_WAIT_MS,
-      logger,
-    })
-  }
+  const context: ProxyContext = { options, legacy: legacyLeg(options, child, logger), prefix: app.prefix }
+  const serving = servingMode(context.legacy)
 
   const healthCheck = (request: FastifyRequest): boolean => request.routeOptions.config.healthCheck === true
   const closing: ClosingState = { closing: false }
@@ -129,24 +133,20 @@ const mcpProxy: FastifyPluginAsync<McpProxyOptions> = async (app: FastifyInstanc
     registerMcpDelete(app, context, options.streamEndpoint)
     paths.push(options.streamEndpoint)
   }
-  if (options.sseEndpoint && context.registry) {
-    registerLegacySse(app, context, options.sseEndpoint, options.messagesEndpoint)
+  if (options.sseEndpoint && context.legacy.kind === 'sessions') {
+    registerLegacySse(app, context, context.legacy.registry, options.sseEndpoint, options.messagesEndpoint)
     paths.push(options.sseEndpoint, options.messagesEndpoint)
   }
   for (const path of paths) onBothSlashForms(app, 'OPTIONS', path, (form) => app.options(form, async (_request, reply) => reply.code(204).send()))
-  registerHealth(app, context, pool)
+  registerHealth(app, context)
 
   // Start the children before listening: a command that cannot be spawned fails `ready()`, not a client.
-  app.addHook('onReady', async () => {
-    if (context.shared) return context.shared.start()
-    pool!.fill()
-    await pool!.started()
-  })
+  app.addHook('onReady', () => serving.start())
   // Before the server closes: refuse new requests, end open streams (they would hold close() open) and
   // stop every child.
   app.addHook('preClose', async () => {
     closing.closing = true
-    await Promise.all([context.registry?.closeAll(), context.shared?.close()])
+    await serving.close()
   })
 }
 

@@ -134,9 +134,11 @@ export function expectJsonRpcError(
 ): { jsonrpc: string; id: unknown; error: { code: number; message: string; data?: unknown } } {
   expect(response.statusCode, response.body).toBe(status)
   expect(String(response.headers['content-type'])).toMatch(/^application\/json/)
-  const body = JSON.parse(response.body) as { jsonrpc: string; id: unknown; error: { code: number; message: string } }
+  const body = JSON.parse(response.body) as { jsonrpc: string; id: unknown; error: { code: number; message: string; data?: { reason?: unknown } } }
   expect(body.jsonrpc).toBe('2.0')
   expect(body.error.code).toBe(code)
+  // Every refusal of the proxy names itself with a stable code (the message may change; this may not).
+  expect(body.error.data?.reason, 'error.data.reason').toMatch(/^MCP_PROXY_[A-Z0-9_]+$/)
   expect(typeof body.error.message).toBe('string')
   expect(body.error.message.length).toBeGreaterThan(0)
   expect(body.id).toEqual(id)

@@ -144,7 +144,8 @@ describe('POST /mcp: sessions', () => {
 
   it('unknown session → 404 -32001 with the id echoed', async () => {
     const app = await buildApp()
-    expectJsonRpcError(await post(app, rpcRequest('abc', 'tools/list'), { 'mcp-session-id': 'no-such-session' }), 404, SESSION_NOT_FOUND, 'abc')
+    const body = expectJsonRpcError(await post(app, rpcRequest('abc', 'tools/list'), { 'mcp-session-id': 'no-such-session' }), 404, SESSION_NOT_FOUND, 'abc')
+    expect(body.error.data).toEqual({ reason: 'MCP_PROXY_UNKNOWN_SESSION' })
   })
 
   it('unknown session → 404 also for a notification', async () => {

@@ -7,10 +7,22 @@ export const ErrorCode = {
   MethodNotFound: -32601,
   InvalidParams: -32602,
   InternalError: -32603,
-  /** The SDK's "connection closed" / server-side failure code. */
+  /** The child's connection is gone (it exited, or closed its stdout): the SDK's "connection closed". */
   ConnectionClosed: -32000,
-  /** The SDK's "session not found" and "request timed out" code. */
+  /** An HTTP-level refusal (bad headers, no session, limits): the implementation-defined server error the SDKs answer with. */
+  ServerError: -32000,
+  /** The MCP server did not answer in time (the SDK's "request timed out"). */
   RequestTimeout: -32001,
+  /** The session named by Mcp-Session-Id is not known here (the SDK's "session not found"). */
+  SessionNotFound: -32001,
+  /** MCP: the resource does not exist (2025 era; 2026-07-28 answers InvalidParams instead). */
+  ResourceNotFound: -32002,
+  /** MCP 2026-07-28: an MCP header is missing or disagrees with the body. */
+  HeaderMismatch: -32020,
+  /** MCP 2026-07-28: the request needs a client capability the client did not declare. */
+  MissingClientCapability: -32021,
+  /** MCP 2026-07-28: the protocol revision the request claims is not supported. */
+  UnsupportedProtocolVersion: -32022,
 } as const
 
 /** Build a JSON-RPC error response. */

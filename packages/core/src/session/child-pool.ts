@@ -82,21 +82,21 @@ export class ChildPool {
     await Promise.all(idle.map((child) => child.stop()))
   }
 
-  /** Kill every pooled child at once (process exit). */
-  kill(): void {
-    for (const child of this.#idle) child.child.kill()
-  }
-
   #spawn(pooled: boolean): ChildUpstream {
     const child = new ChildUpstream(this.#options)
     this.#logger.info({ childPid: child.child.pid, pooled }, 'MCP server started')
-    void child.exited.then((exit) => {
-      this.lastSpawnError = exit.spawnError
+    // Readiness follows the last attempt: a spawn that fails sets the error, one that starts clears it
+    // (a child that merely exits later, as every session's child does, changes nothing).
+    child.child.started.then(
+      () => (this.lastSpawnError = undefined),
+      () => {},
+    )
+    child.onClosed((exit) => {
+      if (exit.spawnError) this.lastSpawnError = exit.spawnError
       const index = this.#idle.indexOf(child)
       if (index === -1) return
       // It died while waiting in the pool: replace it, unless it could not even start (no respawn loop).
       this.#idle.splice(index, 1)
-      this.#logger.warn({ childPid: child.child.pid, code: exit.code, signal: exit.signal, spawnError: exit.spawnError }, 'pooled MCP server exited')
       // Its slot of the process budget is free once its leftovers are gone too.
       if (!exit.spawnError && exit.durationMs > 1000) void child.gone.then(() => this.fill())
     })

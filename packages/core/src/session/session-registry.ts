@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import type { Health, ServingMode } from '../backend/backend.js'
 import type { EventStore } from '../events/event-store.js'
 import { ProxyError } from '../errors.js'
 import type { Logger } from '../logger.js'
@@ -49,7 +50,7 @@ export interface SessionStats {
 }
 
 /** Creates, finds, reaps and closes sessions. */
-export class SessionRegistry {
+export class SessionRegistry implements ServingMode {
   readonly stats: SessionStats = { evicted: 0, backlogDroppedEvents: 0, backlogDroppedBytes: 0 }
   #sessions = new Map<string, Session>()
   /** Children of closed sessions that are still in the stop ladder (or whose leftovers are). */
@@ -193,17 +194,36 @@ export class SessionRegistry {
     return reaped
   }
 
+  /** Fill the warm pool; rejects (MCP_PROXY_SPAWN_FAILED) if the first child cannot be started. */
+  async start(): Promise<void> {
+    this.#options.pool.fill()
+    await this.#options.pool.started()
+  }
+
+  health(): Health {
+    const { pool, maxSessions } = this.#options
+    const lastSpawnError = pool.lastSpawnError
+    const { evicted, backlogDroppedEvents, backlogDroppedBytes } = this.stats
+    return {
+      ready: lastSpawnError === undefined,
+      report: {
+        mode: 'session',
+        sessions: this.size,
+        maxSessions,
+        children: { perSession: this.size, stopping: this.stopping, warm: pool.idle },
+        // What the proxy gave up to stay bounded, since it started.
+        evicted,
+        backlogDropped: { events: backlogDroppedEvents, bytes: backlogDroppedBytes },
+        ...(lastSpawnError ? { lastSpawnError } : {}),
+      },
+    }
+  }
+
   /** Close every session and stop every child (and the pool); resolves when all children are gone. */
-  async closeAll(): Promise<void> {
+  async close(): Promise<void> {
     this.#closing = true
     if (this.#reaper) clearInterval(this.#reaper)
     const sessions = [...this.#sessions.values()]
     await Promise.all([...sessions.map((s) => s.close()), this.#options.pool.close(), ...this.#stopping])
-  }
-
-  /** Kill every child at once (the process is exiting and cannot wait). */
-  killAll(): void {
-    for (const session of this.#sessions.values()) session.backend.child.kill()
-    this.#options.pool.kill()
   }
 }

@@ -1,8 +1,8 @@
+import type { Backend, InboundMessage } from '../backend/backend.js'
 import type { EventStore } from '../events/event-store.js'
-import type { JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../jsonrpc/schemas.js'
+import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../jsonrpc/schemas.js'
 import type { Logger } from '../logger.js'
 import type { ChildUpstream } from '../upstream/child-upstream.js'
-import { describeExit } from '../upstream/child-upstream.js'
 import { EventStream, type BacklogLimit, type EventStreamOwner } from './event-stream.js'
 import { RelayedRequests } from './relayed-requests.js'
 import { answerRootsList, dropsClientNotification, FORWARD_ROOTS, initializeForChild, type RootsPolicy } from './roots-policy.js'
@@ -39,18 +39,12 @@ export interface SessionOptions {
 /** Default bound of a session's backlog for its next GET. */
 export const DEFAULT_BACKLOG_LIMIT: BacklogLimit = { maxEvents: 1000, maxBytes: 8 * 1024 * 1024 }
 
-/** One client message, parsed once, with the exact text it arrived as when that can be forwarded as is. */
-export interface InboundMessage<M extends JsonRpcMessage = JsonRpcMessage> {
-  message: M
-  text: string | undefined
-}
-
 /**
  * One MCP client conversation: its child (through a ChildUpstream), its streams and its event store.
  * Messages from the child are routed to exactly one stream: an answer and its progress to the stream of
  * the request; anything else to the stream that can carry it (see `#routeUnrelated`).
  */
-export class Session implements EventStreamOwner {
+export class Session implements Backend, EventStreamOwner {
   readonly id: string
   readonly transport: SessionTransport
   readonly store: EventStore | undefined
@@ -83,9 +77,9 @@ export class Session implements EventStreamOwner {
     setImmediate(() => (this.#fresh = false)).unref()
     this.#standalone = new EventStream(options.transport === 'legacy-sse' ? 'sse' : 'standalone', this, false)
     options.backend.setUnroutedHandler((message, text) => this.#routeUnrelated(message, text), options.logger)
-    void options.backend.exited.then((exit) => {
+    options.backend.onClosed(() => {
       if (this.#closed) return
-      this.#logger.warn({ code: exit.code, signal: exit.signal, lastStderr: exit.lastStderr }, `${describeExit(exit)}; session ends`)
+      this.#logger.info({}, 'the MCP server of this session ended; session ends')
       void this.close()
     })
   }
@@ -128,7 +122,7 @@ export class Session implements EventStreamOwner {
    * Send requests that arrived in one POST; their answers (and related messages) go to `sink`. On the
    * legacy transport every answer goes to the one SSE stream, and `sink` is not used.
    */
-  sendRequests(requests: InboundMessage<JsonRpcRequest>[], sink?: StreamSink): EventStream {
+  serve(requests: InboundMessage<JsonRpcRequest>[], sink?: StreamSink): void {
     this.lastActivity = Date.now()
     this.#fresh = false
     const stream = this.transport === 'legacy-sse' || !sink ? this.#standalone : this.#openRequestStream(sink)
@@ -142,7 +136,6 @@ export class Session implements EventStreamOwner {
         this.backend.upstream.request(stream, message, text)
       }
     }
-    return stream
   }
 
   /** Forward notifications and responses (to the child's own requests); they need no stream. */

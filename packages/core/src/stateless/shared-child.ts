@@ -1,9 +1,12 @@
+import type { Backend, Health, InboundMessage, ServingMode } from '../backend/backend.js'
 import { ProxyError } from '../errors.js'
 import { ErrorCode, errorResponse } from '../jsonrpc/errors.js'
 import type { JsonRpcId, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../jsonrpc/schemas.js'
 import type { Logger } from '../logger.js'
-import { SUPPORTED_PROTOCOL_VERSIONS } from '../session/session.js'
-import { ChildUpstream, describeExit, type ChildUpstreamOptions } from '../upstream/child-upstream.js'
+import { DEFAULT_BACKLOG_LIMIT, SUPPORTED_PROTOCOL_VERSIONS } from '../session/session.js'
+import { EventStream, type EventStreamOwner } from '../session/event-stream.js'
+import type { StreamSink } from '../session/stream-sink.js'
+import { ChildUpstream, type ChildUpstreamOptions } from '../upstream/child-upstream.js'
 import type { UpstreamCaller } from '../upstream/upstream.js'
 import { RelayedRequests } from '../session/relayed-requests.js'
 import { answerRootsList, dropsClientNotification, FORWARD_ROOTS, type RootsPolicy } from '../session/roots-policy.js'
@@ -37,6 +40,10 @@ const STABLE_AFTER_MS = 10_000
 
 const LATEST = SUPPORTED_PROTOCOL_VERSIONS[SUPPORTED_PROTOCOL_VERSIONS.length - 1]!
 
+// The stream of one stateless POST keeps no events, belongs to no session, and (ending with its answers)
+// never keeps a backlog.
+const NO_SESSION: EventStreamOwner = { store: undefined, backlogLimit: DEFAULT_BACKLOG_LIMIT, streamFinished: () => {}, backlogDropped: () => {} }
+
 /** A one-shot caller that turns a single answer into a promise. */
 function answerOf(): { caller: UpstreamCaller; answer: Promise<JsonRpcMessage> } {
   let resolve!: (message: JsonRpcMessage) => void
@@ -49,7 +56,7 @@ function answerOf(): { caller: UpstreamCaller; answer: Promise<JsonRpcMessage> }
  * initializes it once; client `initialize` calls are answered from that handshake. When it exits it is
  * restarted with jittered exponential backoff, and a crash loop is reported.
  */
-export class SharedChild {
+export class SharedChild implements Backend, ServingMode {
   state: SharedChildState = 'starting'
   /** The InitializeResult of the child's handshake (without the id). */
   initializeResult: Record<string, unknown> | undefined
@@ -82,7 +89,30 @@ export class SharedChild {
     await this.#spawnAndInitialize()
   }
 
-  /** Send a client's request; its answer goes to `caller`. */
+  /** Serve the requests of one POST: `initialize` is answered from the proxy's own handshake, the rest by the child. */
+  serve(requests: InboundMessage<JsonRpcRequest>[], sink: StreamSink): void {
+    const stream = new EventStream('stateless', NO_SESSION, true)
+    stream.attach(sink)
+    for (const { message, text } of requests) {
+      stream.expect(message.id)
+      if (message.method === 'initialize') {
+        const answer = this.initializeAnswer(message.id, (message.params as { protocolVersion?: unknown } | undefined)?.protocolVersion)
+        stream.deliver(answer, JSON.stringify(answer))
+      } else {
+        this.request(stream, message, text)
+      }
+    }
+  }
+
+  /** Forward notifications (cancellations are not: see Upstream) and answers to requests the child relayed. */
+  forward(messages: InboundMessage<JsonRpcNotification | JsonRpcResponse>[]): void {
+    for (const { message, text } of messages) {
+      if ('method' in message) this.#notify(message, text)
+      else this.#respond(message, text)
+    }
+  }
+
+  /** Send one request; its answer goes to `caller` (an error at once while the child is not up). */
   request(caller: UpstreamCaller, message: JsonRpcRequest, text?: string): void {
     const current = this.#current
     if (this.state !== 'up' || !current) {
@@ -93,15 +123,18 @@ export class SharedChild {
     current.upstream.request(caller, message, text)
   }
 
-  /** Forward a client's notification (cancellations are mapped to the request they name). */
-  notify(message: JsonRpcNotification, text?: string): void {
+  health(): Health {
+    return { ready: this.state === 'up', report: { mode: 'stateless', child: { state: this.state, pid: this.pid, recentExits: this.recentExits } } }
+  }
+
+  #notify(message: JsonRpcNotification, text?: string): void {
     if (message.method === 'notifications/initialized') return // the proxy sent its own
     if (dropsClientNotification(this.#options.roots ?? FORWARD_ROOTS, message.method)) return
     this.#current?.upstream.notify(message, text)
   }
 
-  /** Forward a client's answer to a request the child sent (it came on that client's POST stream). */
-  respond(message: JsonRpcResponse, text?: string): void {
+  // A client's answer to a request the child sent (it came on that client's POST stream).
+  #respond(message: JsonRpcResponse, text?: string): void {
     if (this.#relayed.take(message.id)) this.#current?.upstream.respond(message, text)
     else this.#logger.debug({ id: message.id }, 'client answered a request it was not sent; dropped')
   }
@@ -125,19 +158,12 @@ export class SharedChild {
     await this.#current?.stop()
   }
 
-  /** Kill the child at once (process exit). */
-  kill(): void {
-    this.state = 'stopped'
-    this.#current?.child.kill()
-  }
-
   async #spawnAndInitialize(): Promise<void> {
     const backend = new ChildUpstream({ ...this.#options.child, shared: true })
     this.#current = backend
     backend.setUnroutedHandler((message, text) => this.#unrouted(backend, message, text))
     this.#logger.info({ childPid: backend.child.pid }, 'MCP server started (shared)')
-    void backend.exited.then((exit) => {
-      this.#logger.warn({ childPid: backend.child.pid, code: exit.code, signal: exit.signal, lastStderr: exit.lastStderr }, describeExit(exit))
+    backend.onClosed(() => {
       if (this.#current === backend && this.state !== 'stopped') this.#scheduleRestart()
     })
 

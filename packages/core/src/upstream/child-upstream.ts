@@ -17,6 +17,7 @@ export interface ChildUpstreamOptions {
 }
 
 type Unrouted = (message: JsonRpcRequest | JsonRpcNotification, text: string) => void
+type ClosedListener = (exit: ChildExit) => void
 
 /** Describe how a child ended, for logs and for the error every pending request gets. */
 export function describeExit(exit: ChildExit): string {
@@ -25,7 +26,11 @@ export function describeExit(exit: ChildExit): string {
   return `The MCP server exited (${how})`
 }
 
-/** A child process and the Upstream that speaks JSON-RPC to it, wired together. */
+/**
+ * A child process and the Upstream that speaks JSON-RPC to it, wired together. It owns the child's end:
+ * one log line (with the last stderr lines when the proxy did not ask it to stop), every request in
+ * flight answered, then its `onClosed` listeners.
+ */
 export class ChildUpstream {
   readonly child: StdioChild
   readonly upstream: Upstream
@@ -34,6 +39,8 @@ export class ChildUpstream {
   /** Settles when the child and everything left in its process group are gone. */
   readonly gone: Promise<ChildExit>
   #onUnrouted: Unrouted | undefined
+  #closedListeners: ClosedListener[] = []
+  #exit: ChildExit | undefined
   #logger: Logger
 
   constructor(options: ChildUpstreamOptions) {
@@ -57,10 +64,7 @@ export class ChildUpstream {
         if (event.edges) upstream.lineTooLong(event.edges, event.length, options.maxLineLength)
       },
       onStderr: (line) => this.#logger.info({ childPid: this.child.pid, stderr: line }, 'MCP server stderr'),
-      onExit: (exit) => {
-        this.#logger.info({ childPid: this.child.pid, code: exit.code, signal: exit.signal, durationMs: exit.durationMs, forced: exit.forced }, 'MCP server exited')
-        upstream.close({ message: describeExit(exit) + ' before answering', data: { code: exit.code, signal: exit.signal } })
-      },
+      onExit: (exit) => this.#ended(exit),
       onStdoutClosed: () => {
         this.#logger.warn({ childPid: this.child.pid }, 'MCP server closed its stdout but kept running; stopping it')
         upstream.close({ message: 'The MCP server closed its stdout before answering' })
@@ -76,9 +80,30 @@ export class ChildUpstream {
     if (logger) this.#logger = logger
   }
 
+  /**
+   * Called once when the child has ended (at once if it already has), after the exit was logged and
+   * every request in flight answered.
+   */
+  onClosed(listener: ClosedListener): void {
+    if (this.#exit) listener(this.#exit)
+    else this.#closedListeners.push(listener)
+  }
+
   /** Stop the child with the stop ladder. */
   stop(): Promise<ChildExit> {
     return this.child.stop()
+  }
+
+  #ended(exit: ChildExit): void {
+    const fields = { childPid: this.child.pid, code: exit.code, signal: exit.signal, durationMs: exit.durationMs, forced: exit.forced }
+    // An exit the proxy asked for is routine; any other is the server's doing, and its last words say why.
+    if (this.child.stopping) this.#logger.info(fields, 'MCP server exited')
+    else this.#logger.warn({ ...fields, lastStderr: exit.lastStderr, ...(exit.spawnError ? { spawnError: exit.spawnError } : {}) }, describeExit(exit))
+    this.upstream.close({ message: describeExit(exit) + ' before answering', data: { code: exit.code, signal: exit.signal } })
+    this.#exit = exit
+    const listeners = this.#closedListeners
+    this.#closedListeners = []
+    for (const listener of listeners) listener(exit)
   }
 
   #route(message: JsonRpcRequest | JsonRpcNotification, text: string): void {

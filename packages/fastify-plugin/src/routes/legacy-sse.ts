@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import type { SessionRegistry } from '@proxy/core'
 import { hijack, sseSink, type ProxyContext } from '../context.js'
 import { HttpError, replyError } from '../errors.js'
 import { acceptsEventStream } from '../http/accept.js'
@@ -11,9 +12,7 @@ import { onBothSlashForms } from './paths.js'
  * The legacy HTTP+SSE transport (2024-11-05): GET opens the stream, whose first event names the URL to
  * POST messages to; answers arrive on the stream. Closing the stream ends the session.
  */
-export function registerLegacySse(app: FastifyInstance, context: ProxyContext, sseUrl: string, messagesUrl: string): void {
-  const registry = context.registry!
-
+export function registerLegacySse(app: FastifyInstance, context: ProxyContext, registry: SessionRegistry, sseUrl: string, messagesUrl: string): void {
   onBothSlashForms(app, 'GET', sseUrl, (path) =>
     app.get(path, { exposeHeadRoute: false }, async (request, reply) => {
       // Every check before the session: a refused GET (an `<img>` tag, a browser navigation) spawns no child.
@@ -50,7 +49,7 @@ export function registerLegacySse(app: FastifyInstance, context: ProxyContext, s
       const inbound = readInbound(body)
       if (inbound.invalid) return replyError(reply, HttpError.InvalidRequest, inbound.invalid.id, inbound.invalid.reason)
       if (inbound.others.length > 0) session.forward(inbound.others)
-      if (inbound.requests.length > 0) session.sendRequests(inbound.requests)
+      if (inbound.requests.length > 0) session.serve(inbound.requests)
       return reply.code(202).header('content-type', 'text/plain; charset=utf-8').send('Accepted')
     }),
   )

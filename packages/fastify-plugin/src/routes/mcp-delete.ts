@@ -8,10 +8,10 @@ import { sessionIdOf } from './protocol-version.js'
 export function registerMcpDelete(app: FastifyInstance, context: ProxyContext, url: string): void {
   onBothSlashForms(app, 'DELETE', url, (path) =>
     app.delete(path, async (request, reply) => {
-      if (!context.registry) return replyError(reply.header('allow', 'POST'), HttpError.StatelessNoStream)
+      if (context.legacy.kind !== 'sessions') return replyError(reply.header('allow', 'POST'), HttpError.StatelessNoStream)
       const id = sessionIdOf(request)
       if (id === undefined) return replyError(reply, HttpError.MissingSession)
-      const session = context.registry.get(id)
+      const session = context.legacy.registry.get(id)
       if (!session || session.transport !== 'streamable') return replyError(reply, HttpError.UnknownSession)
       // The session leaves the registry at once (later requests get 404); the child stops in the background.
       void session.close()

@@ -20,12 +20,12 @@ const MAX_STANDALONE_CONNECTIONS = 4
 export function registerMcpGet(app: FastifyInstance, context: ProxyContext, url: string): void {
   onBothSlashForms(app, 'GET', url, (path) =>
     app.get(path, { exposeHeadRoute: false }, async (request, reply) => {
-      if (!context.registry) return replyError(reply.header('allow', 'POST'), HttpError.StatelessNoStream)
+      if (context.legacy.kind !== 'sessions') return replyError(reply.header('allow', 'POST'), HttpError.StatelessNoStream)
       if (!acceptsEventStream(request.headers.accept)) return replyError(reply, HttpError.NotAcceptableSse)
       const id = sessionIdOf(request)
       // A GET must be answered with a stream or 405 (spec); there is no stream before initialize.
       if (id === undefined) return replyError(reply.header('allow', 'POST'), HttpError.NoStreamWithoutSession)
-      const session = context.registry.get(id)
+      const session = context.legacy.registry.get(id)
       if (!session || session.transport !== 'streamable') return replyError(reply, HttpError.UnknownSession)
       if (!protocolVersionOk(request)) return replyError(reply, HttpError.BadProtocolVersion)
 
