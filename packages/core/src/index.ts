@@ -16,3 +16,8 @@ export { FORWARD_ROOTS, type Root, type RootsPolicy } from './session/roots-poli
 export { SharedChild, type SharedChildOptions, type SharedChildState, type RestartPolicy } from './stateless/shared-child.js'
 export { ProxyError, type ProxyErrorCode } from './errors.js'
 export { silentLogger, type Logger } from './logger.js'
+export { ModernLeg, type ModernLegOptions } from './modern/modern-leg.js'
+export type { ModernAnswer } from './modern/modern-call.js'
+export { DEFAULT_CACHE, type CacheDefaults, type ServerInfo } from './modern/translate.js'
+export { DEFAULT_MAX_LISTEN_STREAMS } from './modern/listen-hub.js'
+export { MODERN_PROTOCOL_VERSION, ENVELOPE_META_KEYS, PROTOCOL_VERSION_META_KEY, CLIENT_INFO_META_KEY, CLIENT_CAPABILITIES_META_KEY, LOG_LEVEL_META_KEY, SERVER_INFO_META_KEY, SUBSCRIPTION_ID_META_KEY } from './modern/meta-keys.js'

@@ -54,7 +54,7 @@ function openShared(command: ChildCommand, setup: SharedSetup = {}) {
   const shared = new SharedChild(options)
   const startStates: SharedChildState[] = []
   logger.info.mockImplementation((_obj, msg) => {
-    if (msg === 'MCP server started (shared)') startStates.push(shared.state)
+    if (msg === 'MCP server started') startStates.push(shared.state)
   })
   onCleanup(() => shared.close())
   const exitsLogged = (): number => logged(logger.warn).filter((msg) => /^The MCP server (exited|could not be started)/.test(msg)).length
@@ -224,7 +224,7 @@ describe('SharedChild restarts', () => {
     await shared.close()
     const startsAtClose = logged(logger.info).length
     await sleep(FAILING_RESTARTS.maxDelayMs + 150)
-    expect(logged(logger.info).slice(startsAtClose)).not.toContain('MCP server started (shared)')
+    expect(logged(logger.info).slice(startsAtClose)).not.toContain('MCP server started')
     expect(shared.state).toBe('stopped')
   })
 

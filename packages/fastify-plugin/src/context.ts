@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify'
 import type { OutgoingHttpHeaders } from 'node:http'
-import type { ServingMode, SessionRegistry, SharedChild, StreamSink } from '@proxy/core'
+import type { ModernLeg, ServingMode, SessionRegistry, SharedChild, StreamSink } from '@proxy/core'
 import { AnswerSink } from './http/answer-sink.js'
 import { SseSink, type SseSinkOptions } from './http/sse-sink.js'
 import type { ResolvedOptions } from './options.js'
@@ -17,6 +17,8 @@ export function servingMode(leg: LegacyLeg): ServingMode {
 export interface ProxyContext {
   options: ResolvedOptions
   legacy: LegacyLeg
+  /** The MCP 2026-07-28 leg, unless turned off. */
+  modern: ModernLeg | undefined
   /** The plugin's prefix (for the legacy `endpoint` event). */
   prefix: string
 }
@@ -29,7 +31,7 @@ export function hijack(reply: FastifyReply, extra: OutgoingHttpHeaders = {}): Ou
 }
 
 /** The SSE settings of the plugin's options, with the response's extra headers. */
-function sseOptions(context: ProxyContext, headers: OutgoingHttpHeaders): SseSinkOptions {
+export function sseOptions(context: ProxyContext, headers: OutgoingHttpHeaders): SseSinkOptions {
   const { options } = context
   return { headers, keepAliveMs: options.keepAliveInterval, maxQueuedBytes: options.maxQueuedBytes, retryMs: options.retryInterval }
 }

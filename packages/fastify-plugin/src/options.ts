@@ -1,7 +1,7 @@
 import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
 import { createError } from '@fastify/error'
-import type { Root, RootsPolicy } from '@proxy/core'
+import { DEFAULT_CACHE, DEFAULT_MAX_LISTEN_STREAMS, type CacheDefaults, type Root, type RootsPolicy } from '@proxy/core'
 
 const Path = Type.String({ pattern: '^/' })
 const Millis = Type.Integer({ minimum: 0 })
@@ -87,6 +87,22 @@ export const McpProxyOptions = Type.Object({
   sessionIdPrefix: Type.Optional(Type.String({ pattern: '^[\\x21-\\x7E]*$', maxLength: 64 })),
   /** Name the proxy gives itself in its own initialize (stateless mode). */
   clientInfo: Type.Optional(Type.Object({ name: Type.String(), version: Type.String() })),
+  /**
+   * Serve MCP 2026-07-28 on the same endpoint: requests carrying that revision's `_meta` envelope go to
+   * one child the proxy initialized itself, translated both ways. @default true
+   */
+  modern: Type.Optional(Type.Boolean()),
+  /**
+   * The era of the stdio server: `legacy` (2025, translated), `modern` (2026-07-28, passed through), or
+   * `auto` (asked once with `server/discover` on a throwaway copy at start). @default 'legacy'
+   */
+  upstreamProtocol: Type.Optional(Type.Union([Type.Literal('legacy'), Type.Literal('auto'), Type.Literal('modern')])),
+  /** `ttlMs` claimed on 2026 results whose server gave no valid cache hint. @default 0 */
+  modernCacheTtl: Type.Optional(Millis),
+  /** `cacheScope` claimed on 2026 results whose server gave no valid cache hint. @default 'private' */
+  modernCacheScope: Type.Optional(Type.Union([Type.Literal('public'), Type.Literal('private')])),
+  /** Most `subscriptions/listen` streams open at once. @default 1024 */
+  maxListenStreams: Type.Optional(Type.Integer({ minimum: 1 })),
 })
 export type McpProxyOptions = Static<typeof McpProxyOptions>
 
@@ -135,6 +151,15 @@ export interface ResolvedOptions {
   retryInterval: number
   sessionIdPrefix: string
   clientInfo: { name: string; version: string }
+  /** The 2026-07-28 leg; false when turned off. */
+  modern: ModernOptions | false
+}
+
+/** How the 2026-07-28 leg serves. */
+export interface ModernOptions {
+  upstreamProtocol: 'legacy' | 'auto' | 'modern'
+  cache: CacheDefaults
+  maxListenStreams: number
 }
 
 function lowerSet(values: string[]): Set<string> | undefined {
@@ -222,5 +247,13 @@ export function resolveOptions(raw: unknown): ResolvedOptions {
     retryInterval: o.retryInterval ?? 1000,
     sessionIdPrefix: o.sessionIdPrefix ?? '',
     clientInfo: o.clientInfo ?? { name: 'mcp-proxy', version: '0.1.0' },
+    modern:
+      o.modern === false
+        ? false
+        : {
+            upstreamProtocol: o.upstreamProtocol ?? 'legacy',
+            cache: { ttlMs: o.modernCacheTtl ?? DEFAULT_CACHE.ttlMs, cacheScope: o.modernCacheScope ?? DEFAULT_CACHE.cacheScope },
+            maxListenStreams: o.maxListenStreams ?? DEFAULT_MAX_LISTEN_STREAMS,
+          },
   }
 }

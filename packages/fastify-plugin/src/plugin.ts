@@ -4,6 +4,7 @@ import {
   buildChildEnvironment,
   ChildPool,
   MemoryEventStore,
+  ModernLeg,
   SessionRegistry,
   SharedChild,
   type ChildUpstreamOptions,
@@ -63,6 +64,9 @@ function mapFastifyError(error: FastifyError): (typeof HttpError)[keyof typeof H
   }
 }
 
+/** How a shared child (stateless, or the modern leg's) is restarted after it exits. */
+const RESTART = { initialDelayMs: 500, maxDelayMs: 30_000, crashLoopExits: 5, crashLoopWindowMs: 60_000 }
+
 /** How long a new session may wait for the child of a closed session to finish stopping (process budget). */
 const SLOT_WAIT_MS = 1000
 
@@ -72,7 +76,7 @@ function legacyLeg(options: ResolvedOptions, child: Omit<ChildUpstreamOptions, '
     const shared = new SharedChild({
       child,
       initializeTimeoutMs: options.initializeTimeout,
-      restart: { initialDelayMs: 500, maxDelayMs: 30_000, crashLoopExits: 5, crashLoopWindowMs: 60_000 },
+      restart: RESTART,
       clientInfo: options.clientInfo,
       roots: options.roots,
       logger,
@@ -98,6 +102,21 @@ function legacyLeg(options: ResolvedOptions, child: Omit<ChildUpstreamOptions, '
   return { kind: 'sessions', registry }
 }
 
+/** The 2026-07-28 leg: its own child (never one of a 2025 session, nor the stateless one), unless turned off. */
+function modernLeg(options: ResolvedOptions, child: Omit<ChildUpstreamOptions, 'shared'>, logger: Logger): ModernLeg | undefined {
+  if (!options.modern) return undefined
+  return new ModernLeg({
+    child,
+    initializeTimeoutMs: options.initializeTimeout,
+    restart: RESTART,
+    clientInfo: options.clientInfo,
+    cache: options.modern.cache,
+    roots: options.roots.mode === 'fixed' ? options.roots.roots : [],
+    maxListenStreams: options.modern.maxListenStreams,
+    logger: logger.child?.({ leg: 'modern' }) ?? logger,
+  })
+}
+
 /**
  * Serve one stdio MCP server over Streamable HTTP and legacy HTTP+SSE. Encapsulated: a `prefix` works,
  * and its hooks (Origin/Host guard, CORS, API key) never reach the host app's other routes.
@@ -107,7 +126,7 @@ const mcpProxy: FastifyPluginAsync<McpProxyOptions> = async (app: FastifyInstanc
   const logger = app.log as unknown as Logger
   const child = childOptions(options, logger)
 
-  const context: ProxyContext = { options, legacy: legacyLeg(options, child, logger), prefix: app.prefix }
+  const context: ProxyContext = { options, legacy: legacyLeg(options, child, logger), modern: modernLeg(options, child, logger), prefix: app.prefix }
   const serving = servingMode(context.legacy)
 
   const healthCheck = (request: FastifyRequest): boolean => request.routeOptions.config.healthCheck === true
@@ -141,12 +160,13 @@ const mcpProxy: FastifyPluginAsync<McpProxyOptions> = async (app: FastifyInstanc
   registerHealth(app, context)
 
   // Start the children before listening: a command that cannot be spawned fails `ready()`, not a client.
+  // (The 2026-07-28 leg spawns its child on its first request.)
   app.addHook('onReady', () => serving.start())
   // Before the server closes: refuse new requests, end open streams (they would hold close() open) and
   // stop every child.
   app.addHook('preClose', async () => {
     closing.closing = true
-    await serving.close()
+    await Promise.all([serving.close(), context.modern?.close()])
   })
 }
 

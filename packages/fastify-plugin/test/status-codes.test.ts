@@ -159,8 +159,8 @@ describe('POST /mcp: sessions', () => {
     expectJsonRpcError(res, 404, SESSION_NOT_FOUND, 4)
   })
 
-  it('a 2026-07-28-style request (protocol version in _meta, no session) → 400 with a legacy error code', async () => {
-    const app = await buildApp()
+  it('with the modern leg off, a 2026-07-28 request (protocol version in _meta, no session) → 400 with a legacy error code', async () => {
+    const app = await buildApp({ modern: false })
     const modern = rpcRequest(9, 'tools/list', {
       _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} },
     })

@@ -7,7 +7,7 @@ import { DEFAULT_BACKLOG_LIMIT, SUPPORTED_PROTOCOL_VERSIONS } from '../session/s
 import { EventStream, type EventStreamOwner } from '../session/event-stream.js'
 import type { StreamSink } from '../session/stream-sink.js'
 import { ChildUpstream, type ChildUpstreamOptions } from '../upstream/child-upstream.js'
-import type { UpstreamCaller } from '../upstream/upstream.js'
+import type { Upstream, UpstreamCaller } from '../upstream/upstream.js'
 import { RelayedRequests } from '../session/relayed-requests.js'
 import { answerRootsList, dropsClientNotification, FORWARD_ROOTS, type RootsPolicy } from '../session/roots-policy.js'
 import { trySerialize } from '../jsonrpc/serialize.js'
@@ -32,6 +32,17 @@ export interface SharedChildOptions {
   clientInfo: { name: string; version: string }
   /** What the child learns about the clients' roots. @default forward */
   roots?: RootsPolicy
+  /** Capabilities the proxy declares in its initialize. @default sampling and elicitation (roots with a fixed list) */
+  capabilities?: Record<string, unknown>
+  /**
+   * Where the child's messages that answer no request go (server→client requests, notifications other
+   * than progress). @default relayed to the one streaming call in flight, else refused or dropped
+   */
+  unrouted?: (message: JsonRpcRequest | JsonRpcNotification, text: string, upstream: Upstream) => void
+  /** Called when the running child ended (before any restart). */
+  onEnded?: () => void
+  /** Names the child in log lines. @default 'shared' */
+  role?: string
   logger: Logger
 }
 
@@ -123,6 +134,11 @@ export class SharedChild implements Backend, ServingMode {
     current.upstream.request(caller, message, text)
   }
 
+  /** Give up a request of `caller` (its client went away): the child is told with its own id. */
+  cancel(caller: UpstreamCaller, id: JsonRpcId, reason: string): void {
+    this.#current?.upstream.cancel(caller, id, reason)
+  }
+
   health(): Health {
     return { ready: this.state === 'up', report: { mode: 'stateless', child: { state: this.state, pid: this.pid, recentExits: this.recentExits } } }
   }
@@ -161,10 +177,13 @@ export class SharedChild implements Backend, ServingMode {
   async #spawnAndInitialize(): Promise<void> {
     const backend = new ChildUpstream({ ...this.#options.child, shared: true })
     this.#current = backend
-    backend.setUnroutedHandler((message, text) => this.#unrouted(backend, message, text))
-    this.#logger.info({ childPid: backend.child.pid }, 'MCP server started (shared)')
+    const unrouted = this.#options.unrouted
+    backend.setUnroutedHandler((message, text) => (unrouted ? unrouted(message, text, backend.upstream) : this.#unrouted(backend, message, text)))
+    this.#logger.info({ childPid: backend.child.pid, role: this.#options.role ?? 'shared' }, 'MCP server started')
     backend.onClosed(() => {
-      if (this.#current === backend && this.state !== 'stopped') this.#scheduleRestart()
+      if (this.#current !== backend) return
+      this.#options.onEnded?.()
+      if (this.state !== 'stopped') this.#scheduleRestart()
     })
 
     const { caller, answer } = answerOf()
@@ -218,6 +237,7 @@ export class SharedChild implements Backend, ServingMode {
   }
 
   #capabilities(): Record<string, unknown> {
+    if (this.#options.capabilities) return this.#options.capabilities
     const capabilities: Record<string, unknown> = { sampling: {}, elicitation: {} }
     if (this.#options.roots?.mode === 'fixed') capabilities.roots = { listChanged: false }
     return capabilities

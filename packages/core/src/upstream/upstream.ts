@@ -157,6 +157,25 @@ export class Upstream {
     this.#sendMessage(message, text)
   }
 
+  /**
+   * The caller gave up on its request (its client went away, and in its protocol that is a cancellation):
+   * forget it, and tell the child with the child's own id. False when it was no longer in flight.
+   */
+  cancel(caller: UpstreamCaller, id: JsonRpcId, reason: string): boolean {
+    if (this.#closed) return false
+    let found: Pending | undefined
+    for (const entry of this.#pending.values()) {
+      if (entry.caller === caller && entry.originalId === id) {
+        found = entry
+        break
+      }
+    }
+    if (!found) return false
+    this.#forget(found)
+    this.#sendMessage({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: found.upstreamId, reason } })
+    return true
+  }
+
   /** Forward a client's answer to a request the child sent (sampling, elicitation, roots, ping). */
   respond(message: JsonRpcResponse, text?: string): void {
     if (this.#closed) return

@@ -6,7 +6,9 @@ export function registerHealth(app: FastifyInstance, context: ProxyContext): voi
   app.get('/ping', { config: { healthCheck: true } }, async (_request, reply) => reply.type('text/plain; charset=utf-8').send('pong'))
 
   app.get('/ready', { config: { healthCheck: true } }, async (_request, reply) => {
+    // Readiness follows the 2025 leg, which every client can use; the 2026-07-28 leg is reported beside it.
     const { ready, report } = servingMode(context.legacy).health()
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', ...report })
+    const modern = context.modern?.health().report
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', ...report, ...(modern ? { modern } : {}) })
   })
 }

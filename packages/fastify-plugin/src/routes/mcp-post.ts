@@ -5,16 +5,26 @@ import { acceptsPostAnswers } from '../http/accept.js'
 import type { ParsedBody } from '../http/body.js'
 import { readInbound } from './inbound.js'
 import { legacyTarget } from './legacy-backend.js'
+import { classifyEra } from '../modern/classify.js'
+import { serveModern } from './modern-post.js'
 import { onBothSlashForms } from './paths.js'
 
-/** POST on the Streamable HTTP endpoint: client messages in, answers out as an SSE stream or JSON. */
+/**
+ * POST on the Streamable HTTP endpoint: client messages in, answers out as an SSE stream or JSON. Each body
+ * is classified once: 2026-07-28 requests go to the modern leg, the rest to the 2025 session machinery.
+ */
 export function registerMcpPost(app: FastifyInstance, context: ProxyContext, url: string): void {
   onBothSlashForms(app, 'POST', url, (path) =>
     app.post(path, async (request, reply) => {
-      if (!acceptsPostAnswers(request.headers.accept)) return replyError(reply, HttpError.NotAcceptable)
       const body = request.body as ParsedBody | undefined
-      if (!body) return replyError(reply, HttpError.UnsupportedMediaType)
-      const inbound = readInbound(body)
+      const inbound = body && readInbound(body)
+      // The era is decided by the body, once: a 2026-07-28 claim goes to the modern leg (or its ladder).
+      if (context.modern && inbound && !inbound.invalid) {
+        const outcome = classifyEra(body.value, request.headers)
+        if (outcome.era !== 'legacy') return serveModern(context, context.modern, request, reply, outcome)
+      }
+      if (!acceptsPostAnswers(request.headers.accept)) return replyError(reply, HttpError.NotAcceptable)
+      if (!inbound) return replyError(reply, HttpError.UnsupportedMediaType)
       if (inbound.invalid) return replyError(reply, HttpError.InvalidRequest, inbound.invalid.id, inbound.invalid.reason)
 
       const target = await legacyTarget(context.legacy, request, reply, inbound)

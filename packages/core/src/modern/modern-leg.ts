@@ -1,0 +1,186 @@
+import type { Health, ServingMode } from '../backend/backend.js'
+import { ErrorCode, errorResponse } from '../jsonrpc/errors.js'
+import type { JsonRpcId, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest } from '../jsonrpc/schemas.js'
+import type { Logger } from '../logger.js'
+import type { Root } from '../session/roots-policy.js'
+import type { StreamSink } from '../session/stream-sink.js'
+import { SharedChild, type RestartPolicy } from '../stateless/shared-child.js'
+import type { ChildUpstreamOptions } from '../upstream/child-upstream.js'
+import type { Upstream, UpstreamCaller } from '../upstream/upstream.js'
+import { ListenHub } from './listen-hub.js'
+import { ModernCall, type ModernAnswer } from './modern-call.js'
+import { ToolCatalog } from './tool-catalog.js'
+import { discoverResult, requestForChild, serverInfoOf, type CacheDefaults, type ServerInfo } from './translate.js'
+
+export interface ModernLegOptions {
+  child: Omit<ChildUpstreamOptions, 'shared'>
+  initializeTimeoutMs: number
+  restart: RestartPolicy
+  /** Who the proxy says it is in its initialize of the child. */
+  clientInfo: { name: string; version: string }
+  /** Cache hints of results whose child said nothing valid about caching. */
+  cache: CacheDefaults
+  /** What the proxy answers when the child asks for roots: a 2026 client is never asked. @default [] */
+  roots: Root[]
+  /** Most `subscriptions/listen` streams open at once. */
+  maxListenStreams: number
+  logger: Logger
+}
+
+/** The capabilities the proxy declares to the child: it can answer roots itself, and asks are answered. */
+const CHILD_CAPABILITIES = { sampling: {}, elicitation: { form: {}, url: {} }, roots: {} }
+
+/** Who the results claim to come from when the child's InitializeResult named nobody. */
+const UNNAMED_SERVER: ServerInfo = { name: 'stdio-mcp-server', version: '0.0.0' }
+
+/** How long a listen's acknowledgement waits for the child's `resources/subscribe` answers. */
+const ACK_TIMEOUT_MS = 3000
+
+/** Change notifications a listen stream may carry. */
+const CHANGE_NOTIFICATIONS = new Set(['notifications/tools/list_changed', 'notifications/prompts/list_changed', 'notifications/resources/list_changed', 'notifications/resources/updated'])
+
+/**
+ * The MCP 2026-07-28 leg over a 2025-era stdio server: one child, spawned at start and initialized once by
+ * the proxy, serves every modern request through the id-rewriting Upstream. The proxy answers what a
+ * 2025 child cannot (`server/discover`, `subscriptions/listen`) and puts the child's answers on the 2026
+ * wire (resultType, cache hints, serverInfo). It never shares this child with a 2025 session.
+ */
+export class ModernLeg implements ServingMode {
+  #options: ModernLegOptions
+  #child: SharedChild
+  #hub: ListenHub
+  #tools: ToolCatalog
+  #logger: Logger
+  #started: Promise<void> | undefined
+  #closed = false
+
+  constructor(options: ModernLegOptions) {
+    this.#options = options
+    this.#logger = options.logger
+    this.#child = new SharedChild({
+      child: options.child,
+      initializeTimeoutMs: options.initializeTimeoutMs,
+      restart: options.restart,
+      clientInfo: options.clientInfo,
+      capabilities: CHILD_CAPABILITIES,
+      unrouted: (message, text, upstream) => this.#unrouted(message, text, upstream),
+      onEnded: () => {
+        this.#hub.endAll()
+        this.#tools.invalidate()
+      },
+      role: 'modern',
+      logger: options.logger,
+    })
+    const ask = (method: string, params: Record<string, unknown>): Promise<JsonRpcMessage> => this.#ask(method, params)
+    this.#hub = new ListenHub({
+      maxStreams: options.maxListenStreams,
+      ackTimeoutMs: ACK_TIMEOUT_MS,
+      subscriptions: {
+        subscribe: async (uri) => 'result' in (await ask('resources/subscribe', { uri })),
+        unsubscribe: async (uri) => void (await ask('resources/unsubscribe', { uri })),
+      },
+      logger: options.logger,
+    })
+    this.#tools = new ToolCatalog(ask)
+  }
+
+  /** Where the child is: `idle` until the first 2026-07-28 request, then the shared child's state. */
+  get state(): string {
+    return this.#started ? this.#child.state : 'idle'
+  }
+
+  /**
+   * Nothing to do before listening: the child is spawned by the first 2026-07-28 request (see `ready`),
+   * so a proxy whose clients all speak 2025 runs no extra process.
+   */
+  async start(): Promise<void> {}
+
+  /** Spawn and initialize the child on first use (once); true when it can serve now. */
+  async ready(): Promise<boolean> {
+    if (this.#closed) return false
+    this.#started ??= this.#child.start().catch((error: unknown) => {
+      this.#logger.error({ err: error }, 'the MCP server of the 2026-07-28 leg could not be started')
+    })
+    if (this.#child.state === 'starting') await this.#started
+    return this.#child.state === 'up'
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+    this.#hub.endAll()
+    if (this.#started) await this.#child.close()
+  }
+
+  health(): Health {
+    const { state } = this
+    const { pid, recentExits } = this.#child
+    return { ready: state === 'up', report: { state, ...(pid === undefined ? {} : { pid }), recentExits, listenStreams: this.#hub.size } }
+  }
+
+  /** The `server/discover` result, from the child's handshake. */
+  discover(): Record<string, unknown> {
+    return discoverResult(this.#child.initializeResult ?? {}, this.#options.cache)
+  }
+
+  /** Serve one request through the child; its answer (and progress) goes to `answer`. Closing the answer cancels the call. */
+  call(request: JsonRpcRequest, logLevel: string | undefined, answer: ModernAnswer): void {
+    const call = new ModernCall(request, logLevel, answer, { serverInfo: this.#serverInfo(), cache: this.#options.cache })
+    answer.onClose(() => {
+      if (call.done) return
+      call.abandon()
+      this.#child.cancel(call, request.id, 'The client closed the request')
+    })
+    const forChild = requestForChild(request)
+    this.#child.request(call, forChild)
+  }
+
+  /** Serve `subscriptions/listen`: the stream stays open until the client closes it or the child ends. */
+  listen(id: JsonRpcId, params: unknown, sink: StreamSink): Promise<void> {
+    const capabilities = (this.#child.initializeResult?.capabilities ?? {}) as Record<string, unknown>
+    return this.#hub.open(id, params, sink, { capabilities, serverInfo: this.#serverInfo() })
+  }
+
+  /** The input schema of a tool, from the child's (cached, paginated) `tools/list`; undefined if it has no such tool. */
+  toolSchema(name: string): Promise<unknown> {
+    return this.#tools.schemaOf(name)
+  }
+
+  #serverInfo(): ServerInfo {
+    return serverInfoOf(this.#child.initializeResult ?? {}) ?? UNNAMED_SERVER
+  }
+
+  // The proxy's own request to the child (tools/list for the catalog, resources/subscribe for listen).
+  #ask(method: string, params: Record<string, unknown>): Promise<JsonRpcMessage> {
+    return new Promise((resolve) => {
+      const caller: UpstreamCaller = { deliver: (message) => resolve(message), abandon: () => {}, streaming: false }
+      this.#child.request(caller, { jsonrpc: '2.0', id: 0, method, params })
+    })
+  }
+
+  // A message of the child that answers no request. Change notifications go to the listen streams (and
+  // the tool catalog); a log goes to the one call in flight if it asked for that level; a request gets
+  // an answer from the proxy, since a 2026 client is never asked mid-call by a shared child.
+  #unrouted(message: JsonRpcRequest | JsonRpcNotification, text: string, upstream: Upstream): void {
+    if ('id' in message) return this.#answerChildRequest(message, upstream)
+    if (message.method === 'notifications/tools/list_changed') this.#tools.invalidate()
+    if (CHANGE_NOTIFICATIONS.has(message.method)) {
+      this.#hub.publish(message)
+      return
+    }
+    if (message.method === 'notifications/message') {
+      const level = (message.params as { level?: unknown } | undefined)?.level
+      const sole = upstream.soleCaller()
+      if (sole instanceof ModernCall && sole.wantsLog(level)) return sole.deliver(message, text)
+      this.#logger.debug({ level }, 'log of the MCP server (modern leg) not tied to one request that asked for it; dropped')
+      return
+    }
+    this.#logger.debug({ method: message.method }, 'notification of the MCP server (modern leg) dropped')
+  }
+
+  #answerChildRequest(message: JsonRpcRequest, upstream: Upstream): void {
+    if (message.method === 'roots/list') return upstream.respond({ jsonrpc: '2.0', id: message.id, result: { roots: this.#options.roots } })
+    if (message.method === 'ping') return upstream.respond({ jsonrpc: '2.0', id: message.id, result: {} })
+    this.#logger.info({ method: message.method }, 'the MCP server asked a 2026-07-28 client for input; the proxy cannot relay it and answers with an error')
+    upstream.respond(errorResponse(message.id, ErrorCode.MethodNotFound, `${message.method} cannot reach the client: it speaks MCP 2026-07-28, where a server cannot send requests`))
+  }
+}
