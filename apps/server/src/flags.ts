@@ -7,7 +7,7 @@ import type { McpProxyOptions } from '@proxy/fastify-plugin'
  */
 export type FlagType = 'string' | 'boolean' | 'integer' | 'list' | 'choice'
 
-export type FlagGroup = 'Server' | 'MCP server (the child)' | 'Transports' | 'Limits and timeouts' | 'Logging' | 'Information'
+export type FlagGroup = 'Server' | 'MCP server (the child)' | 'Transports' | 'MCP 2026-07-28' | 'Limits and timeouts' | 'Logging' | 'Information'
 
 /** One command-line flag: every name it answers to, how its value is read, and its help. */
 export interface Flag {
@@ -81,6 +81,13 @@ export const FLAGS: readonly Flag[] = [
   { name: 'keep-alive-interval', aliases: ['keepAliveInterval'], type: 'integer', value: 'MS', group: 'Transports', option: 'keepAliveInterval', help: 'SSE comment sent on idle open streams; 0: none.' },
   { name: 'retry-interval', aliases: ['retryInterval'], type: 'integer', value: 'MS', group: 'Transports', option: 'retryInterval', help: 'The SSE retry hint given to clients.' },
 
+  // MCP 2026-07-28
+  { name: 'modern', aliases: [], type: 'boolean', group: 'MCP 2026-07-28', option: 'modern', help: 'Serve MCP 2026-07-28 on the stream endpoint next to 2025 sessions: requests with that revision\'s _meta envelope go to one child the proxy initialized itself (--no-modern: such requests get 400 and clients fall back to initialize).' },
+  { name: 'upstream-protocol', aliases: ['upstreamProtocol'], type: 'choice', choices: ['legacy', 'auto', 'modern'], value: 'legacy|auto|modern', group: 'MCP 2026-07-28', option: 'upstreamProtocol', help: 'The era of the MCP server: legacy (2025, answers translated), modern (2026-07-28, passed through), or auto (asked once with server/discover on a throwaway copy).' },
+  { name: 'modern-cache-ttl', aliases: ['modernCacheTtl'], type: 'integer', value: 'MS', group: 'MCP 2026-07-28', option: 'modernCacheTtl', help: 'ttlMs claimed on 2026 results (lists, resources/read, discover) whose server gave no valid cache hint.' },
+  { name: 'modern-cache-scope', aliases: ['modernCacheScope'], type: 'choice', choices: ['public', 'private'], value: 'public|private', group: 'MCP 2026-07-28', option: 'modernCacheScope', help: 'cacheScope claimed on those results.' },
+  { name: 'max-listen-streams', aliases: ['maxListenStreams'], type: 'integer', value: 'N', group: 'MCP 2026-07-28', option: 'maxListenStreams', help: 'subscriptions/listen streams open at once; past that a listen gets an in-band error.' },
+
   // Limits and timeouts
   { name: 'max-body-size', aliases: ['maxBodySize'], type: 'integer', value: 'BYTES', group: 'Limits and timeouts', option: 'maxBodySize', help: 'Largest request body; larger gets 413 before it is read.' },
   { name: 'body-timeout', aliases: ['bodyTimeout'], type: 'integer', value: 'MS', group: 'Limits and timeouts', option: 'bodyTimeout', help: 'A request body not fully received this long after its head gets 408 and the connection is closed; 0: no limit.' },
@@ -109,8 +116,6 @@ export const FLAGS: readonly Flag[] = [
 export const UNSUPPORTED_FLAGS: Readonly<Record<string, string>> = {
   tunnel: 'public tunnels are not built in; put a tunnel (or a reverse proxy) in front of the proxy',
   tunnelSubdomain: 'public tunnels are not built in',
-  modern: 'the 2026-07-28 protocol is not served yet; clients fall back to initialize',
-  upstreamProtocol: 'the child is always spoken to with initialize',
   corsAddAllowedHeader: 'CORS allows the MCP headers, X-API-Key and Authorization already; use --allowed-origins for origins',
 }
 

@@ -140,9 +140,23 @@ describe('parseArgs: mistakes are UsageErrors that say what is wrong', () => {
     [['--max-body-size', '0', '--', 'x'], /--max-body-size/],
     [['--stream-endpoint', 'mcp', '--', 'x'], /--stream-endpoint/],
     [['--tunnel', '--', 'x'], /--tunnel is not supported/],
-    [['--upstreamProtocol', 'auto', '--', 'x'], /--upstreamProtocol is not supported/],
+    [['--upstreamProtocol', 'sometimes', '--', 'x'], /--upstreamProtocol takes legacy or auto or modern/],
+    [['--modern-cache-scope', 'shared', '--', 'x'], /--modern-cache-scope takes public or private/],
   ])('%j', (argv, message) => {
     expect(usage(argv)).toMatch(message)
+  })
+})
+
+describe('parseArgs: the 2026-07-28 leg', () => {
+  it('takes --no-modern / --modern, --upstream-protocol and its camelCase alias, the cache hints and the listen cap', () => {
+    expect(run(['--no-modern', '--', 'x']).plugin.modern).toBe(false)
+    expect(run(['--modern', '--', 'x']).plugin.modern).toBe(true)
+    expect(run(['--', 'x']).plugin.modern).toBeUndefined()
+    expect(run(['--upstreamProtocol', 'auto', '--', 'x']).plugin.upstreamProtocol).toBe('auto')
+    expect(run(['--upstream-protocol', 'modern', '--', 'x']).plugin.upstreamProtocol).toBe('modern')
+    const c = run(['--modern-cache-ttl', '60000', '--modern-cache-scope', 'public', '--max-listen-streams', '8', '--', 'x'])
+    expect(c.plugin).toMatchObject({ modernCacheTtl: 60000, modernCacheScope: 'public', maxListenStreams: 8 })
+    expect(run(['--', 'x'], { MCP_PROXY_UPSTREAM_PROTOCOL: 'modern' }).plugin.upstreamProtocol).toBe('modern')
   })
 })
 

@@ -113,6 +113,7 @@ function modernLeg(options: ResolvedOptions, child: Omit<ChildUpstreamOptions, '
     cache: options.modern.cache,
     roots: options.roots.mode === 'fixed' ? options.roots.roots : [],
     maxListenStreams: options.modern.maxListenStreams,
+    upstreamProtocol: options.modern.upstreamProtocol,
     logger: logger.child?.({ leg: 'modern' }) ?? logger,
   })
 }

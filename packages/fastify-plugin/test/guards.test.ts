@@ -205,6 +205,20 @@ describe('CORS', () => {
     expect(res.headers['access-control-allow-credentials']).not.toBe('true')
   })
 
+  it('a preflight for a 2026-07-28 request allows Mcp-Method, Mcp-Name and the Mcp-Param-* headers it asks for, and no other header', async () => {
+    const app = await buildApp()
+    const res = await app.inject({
+      method: 'OPTIONS',
+      url: '/mcp',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'mcp-method, mcp-name, Mcp-Param-Region, mcp-param-x y, x-secret' },
+    })
+    expect(res.statusCode).toBe(204)
+    const allowed = headerList(res.headers['access-control-allow-headers'])
+    expect(allowed).toEqual(expect.arrayContaining(['mcp-method', 'mcp-name', 'mcp-param-region']))
+    expect(allowed).not.toContain('x-secret')
+    expect(allowed).not.toContain('mcp-param-x y')
+  })
+
   it("never pairs access-control-allow-origin: * with credentials (allowedOrigins: ['*'])", async () => {
     const app = await buildApp({ allowedOrigins: ['*'] })
     const res = await app.inject({ method: 'OPTIONS', url: '/mcp', headers: { origin: 'https://x.example', 'access-control-request-method': 'POST' } })

@@ -26,6 +26,8 @@ const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', '
 export interface CallContext {
   serverInfo: ServerInfo
   cache: CacheDefaults
+  /** The child speaks 2026-07-28 itself: its answers pass through as they are (only the id restored). */
+  passThrough: boolean
 }
 
 // The HTTP status of a final error while nothing was written: the ladder's codes keep their 400, an
@@ -74,6 +76,7 @@ export class ModernCall implements UpstreamCaller {
     if ('method' in message) return this.#answer.event(text)
     this.#done = true
     const { method, params } = this.#request
+    if (this.#context.passThrough) return this.#answer.finish(text, 'error' in message ? statusOf(message.error.code) : 200)
     if ('error' in message) {
       const { error } = errorForModern(method, params, message.error)
       return this.#finish({ jsonrpc: '2.0', id: this.id, error }, statusOf(error.code))

@@ -1,6 +1,6 @@
 import type { Health, ServingMode } from '../backend/backend.js'
 import { ErrorCode, errorResponse } from '../jsonrpc/errors.js'
-import type { JsonRpcId, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest } from '../jsonrpc/schemas.js'
+import type { JsonRpcMessage, JsonRpcNotification, JsonRpcRequest } from '../jsonrpc/schemas.js'
 import type { Logger } from '../logger.js'
 import type { Root } from '../session/roots-policy.js'
 import type { StreamSink } from '../session/stream-sink.js'
@@ -10,6 +10,8 @@ import type { Upstream, UpstreamCaller } from '../upstream/upstream.js'
 import { ListenHub } from './listen-hub.js'
 import { ModernCall, type ModernAnswer } from './modern-call.js'
 import { ToolCatalog } from './tool-catalog.js'
+import { ListenRelay, relayToSubscription } from './listen-relay.js'
+import { probeEra, proxyEnvelope, type ServerEra } from './probe.js'
 import { discoverResult, requestForChild, serverInfoOf, type CacheDefaults, type ServerInfo } from './translate.js'
 
 export interface ModernLegOptions {
@@ -24,6 +26,8 @@ export interface ModernLegOptions {
   roots: Root[]
   /** Most `subscriptions/listen` streams open at once. */
   maxListenStreams: number
+  /** The server's era: `legacy` (translated), `modern` (passed through), or `auto` (probed once, on first use). */
+  upstreamProtocol: 'legacy' | 'auto' | 'modern'
   logger: Logger
 }
 
@@ -47,7 +51,9 @@ const CHANGE_NOTIFICATIONS = new Set(['notifications/tools/list_changed', 'notif
  */
 export class ModernLeg implements ServingMode {
   #options: ModernLegOptions
-  #child: SharedChild
+  #child: SharedChild | undefined
+  /** The server speaks 2026-07-28 itself: its messages pass through untranslated. */
+  #passThrough = false
   #hub: ListenHub
   #tools: ToolCatalog
   #logger: Logger
@@ -57,20 +63,6 @@ export class ModernLeg implements ServingMode {
   constructor(options: ModernLegOptions) {
     this.#options = options
     this.#logger = options.logger
-    this.#child = new SharedChild({
-      child: options.child,
-      initializeTimeoutMs: options.initializeTimeoutMs,
-      restart: options.restart,
-      clientInfo: options.clientInfo,
-      capabilities: CHILD_CAPABILITIES,
-      unrouted: (message, text, upstream) => this.#unrouted(message, text, upstream),
-      onEnded: () => {
-        this.#hub.endAll()
-        this.#tools.invalidate()
-      },
-      role: 'modern',
-      logger: options.logger,
-    })
     const ask = (method: string, params: Record<string, unknown>): Promise<JsonRpcMessage> => this.#ask(method, params)
     this.#hub = new ListenHub({
       maxStreams: options.maxListenStreams,
@@ -86,7 +78,7 @@ export class ModernLeg implements ServingMode {
 
   /** Where the child is: `idle` until the first 2026-07-28 request, then the shared child's state. */
   get state(): string {
-    return this.#started ? this.#child.state : 'idle'
+    return this.#child?.state ?? 'idle'
   }
 
   /**
@@ -95,49 +87,92 @@ export class ModernLeg implements ServingMode {
    */
   async start(): Promise<void> {}
 
-  /** Spawn and initialize the child on first use (once); true when it can serve now. */
+  /** Decide the server's era and spawn the child on first use (once); true when it can serve now. */
   async ready(): Promise<boolean> {
     if (this.#closed) return false
-    this.#started ??= this.#child.start().catch((error: unknown) => {
+    this.#started ??= this.#begin().catch((error: unknown) => {
       this.#logger.error({ err: error }, 'the MCP server of the 2026-07-28 leg could not be started')
     })
-    if (this.#child.state === 'starting') await this.#started
-    return this.#child.state === 'up'
+    if (this.state === 'idle' || this.state === 'starting') await this.#started
+    return this.state === 'up'
   }
 
   async close(): Promise<void> {
     this.#closed = true
     this.#hub.endAll()
-    if (this.#started) await this.#child.close()
+    await this.#child?.close()
+  }
+
+  async #begin(): Promise<void> {
+    const { upstreamProtocol } = this.#options
+    const era = upstreamProtocol === 'auto' ? await probeEra(this.#options.child, this.#options.clientInfo, this.#logger) : upstreamProtocol
+    if (this.#closed) return
+    this.#passThrough = era === 'modern'
+    this.#child = this.#sharedChild(era)
+    await this.#child.start()
+  }
+
+  #sharedChild(era: ServerEra): SharedChild {
+    const options = this.#options
+    return new SharedChild({
+      child: options.child,
+      initializeTimeoutMs: options.initializeTimeoutMs,
+      restart: options.restart,
+      clientInfo: options.clientInfo,
+      capabilities: CHILD_CAPABILITIES,
+      handshake: era === 'legacy',
+      unrouted: (message, text, upstream) => this.#unrouted(message, text, upstream),
+      onEnded: () => {
+        this.#hub.endAll()
+        this.#tools.invalidate()
+      },
+      role: 'modern',
+      logger: options.logger,
+    })
   }
 
   health(): Health {
     const { state } = this
-    const { pid, recentExits } = this.#child
-    return { ready: state === 'up', report: { state, ...(pid === undefined ? {} : { pid }), recentExits, listenStreams: this.#hub.size } }
-  }
-
-  /** The `server/discover` result, from the child's handshake. */
-  discover(): Record<string, unknown> {
-    return discoverResult(this.#child.initializeResult ?? {}, this.#options.cache)
+    const pid = this.#child?.pid
+    const report = { state, era: this.#child ? (this.#passThrough ? 'modern' : 'legacy') : this.#options.upstreamProtocol, recentExits: this.#child?.recentExits ?? 0, listenStreams: this.#hub.size }
+    return { ready: state === 'up', report: pid === undefined ? report : { ...report, pid } }
   }
 
   /** Serve one request through the child; its answer (and progress) goes to `answer`. Closing the answer cancels the call. */
   call(request: JsonRpcRequest, logLevel: string | undefined, answer: ModernAnswer): void {
-    const call = new ModernCall(request, logLevel, answer, { serverInfo: this.#serverInfo(), cache: this.#options.cache })
+    const child = this.#child
+    const call = new ModernCall(request, logLevel, answer, { serverInfo: this.#serverInfo(), cache: this.#options.cache, passThrough: this.#passThrough })
+    if (!child) return call.deliver(errorResponse(request.id, ErrorCode.InternalError, 'The MCP server is not running'), '')
     answer.onClose(() => {
       if (call.done) return
       call.abandon()
-      this.#child.cancel(call, request.id, 'The client closed the request')
+      child.cancel(call, request.id, 'The client closed the request')
     })
-    const forChild = requestForChild(request)
-    this.#child.request(call, forChild)
+    child.request(call, this.#passThrough ? request : requestForChild(request))
+  }
+
+  /**
+   * The `server/discover` answer: the proxy's own from a 2025 child's handshake, or a 2026 child's own
+   * (its answer passes through).
+   */
+  discover(request: JsonRpcRequest, answer: ModernAnswer): void {
+    if (this.#passThrough) return this.call(request, undefined, answer)
+    const text = JSON.stringify({ jsonrpc: '2.0', id: request.id, result: discoverResult(this.#child?.initializeResult ?? {}, this.#options.cache) })
+    answer.finish(text, 200)
   }
 
   /** Serve `subscriptions/listen`: the stream stays open until the client closes it or the child ends. */
-  listen(id: JsonRpcId, params: unknown, sink: StreamSink): Promise<void> {
-    const capabilities = (this.#child.initializeResult?.capabilities ?? {}) as Record<string, unknown>
-    return this.#hub.open(id, params, sink, { capabilities, serverInfo: this.#serverInfo() })
+  async listen(request: JsonRpcRequest, sink: StreamSink): Promise<void> {
+    const child = this.#child
+    if (this.#passThrough && child) {
+      const relay = new ListenRelay(request.id, sink)
+      sink.onClose(() => {
+        if (!relay.done) child.cancel(relay, request.id, 'The client closed the stream')
+      })
+      return child.request(relay, request)
+    }
+    const capabilities = (child?.initializeResult?.capabilities ?? {}) as Record<string, unknown>
+    return this.#hub.open(request.id, request.params, sink, { capabilities, serverInfo: this.#serverInfo() })
   }
 
   /** The input schema of a tool, from the child's (cached, paginated) `tools/list`; undefined if it has no such tool. */
@@ -146,14 +181,18 @@ export class ModernLeg implements ServingMode {
   }
 
   #serverInfo(): ServerInfo {
-    return serverInfoOf(this.#child.initializeResult ?? {}) ?? UNNAMED_SERVER
+    return serverInfoOf(this.#child?.initializeResult ?? {}) ?? UNNAMED_SERVER
   }
 
-  // The proxy's own request to the child (tools/list for the catalog, resources/subscribe for listen).
+  // The proxy's own request to the child (tools/list for the catalog, resources/subscribe for listen); a
+  // 2026 child needs the envelope on it.
   #ask(method: string, params: Record<string, unknown>): Promise<JsonRpcMessage> {
+    const child = this.#child
+    if (!child) return Promise.resolve(errorResponse(0, ErrorCode.InternalError, 'The MCP server is not running'))
+    const withEnvelope = this.#passThrough ? { ...params, _meta: proxyEnvelope(this.#options.clientInfo) } : params
     return new Promise((resolve) => {
       const caller: UpstreamCaller = { deliver: (message) => resolve(message), abandon: () => {}, streaming: false }
-      this.#child.request(caller, { jsonrpc: '2.0', id: 0, method, params })
+      child.request(caller, { jsonrpc: '2.0', id: 0, method, params: withEnvelope })
     })
   }
 
@@ -162,6 +201,7 @@ export class ModernLeg implements ServingMode {
   // an answer from the proxy, since a 2026 client is never asked mid-call by a shared child.
   #unrouted(message: JsonRpcRequest | JsonRpcNotification, text: string, upstream: Upstream): void {
     if ('id' in message) return this.#answerChildRequest(message, upstream)
+    if (this.#passThrough && relayToSubscription(message, upstream)) return
     if (message.method === 'notifications/tools/list_changed') this.#tools.invalidate()
     if (CHANGE_NOTIFICATIONS.has(message.method)) {
       this.#hub.publish(message)
@@ -178,6 +218,10 @@ export class ModernLeg implements ServingMode {
   }
 
   #answerChildRequest(message: JsonRpcRequest, upstream: Upstream): void {
+    if (this.#passThrough) {
+      this.#logger.warn({ method: message.method }, 'a 2026-07-28 MCP server sent a request to its client, which that revision does not allow; answered with an error')
+      return upstream.respond(errorResponse(message.id, ErrorCode.MethodNotFound, `${message.method}: a 2026-07-28 server cannot send requests to its client`))
+    }
     if (message.method === 'roots/list') return upstream.respond({ jsonrpc: '2.0', id: message.id, result: { roots: this.#options.roots } })
     if (message.method === 'ping') return upstream.respond({ jsonrpc: '2.0', id: message.id, result: {} })
     this.#logger.info({ method: message.method }, 'the MCP server asked a 2026-07-28 client for input; the proxy cannot relay it and answers with an error')

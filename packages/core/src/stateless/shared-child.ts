@@ -41,6 +41,11 @@ export interface SharedChildOptions {
   unrouted?: (message: JsonRpcRequest | JsonRpcNotification, text: string, upstream: Upstream) => void
   /** Called when the running child ended (before any restart). */
   onEnded?: () => void
+  /**
+   * Initialize the child (a 2025-era server). Off for a 2026-07-28 server, which has no handshake: it is
+   * up once it runs. @default true
+   */
+  handshake?: boolean
   /** Names the child in log lines. @default 'shared' */
   role?: string
   logger: Logger
@@ -186,6 +191,7 @@ export class SharedChild implements Backend, ServingMode {
       if (this.state !== 'stopped') this.#scheduleRestart()
     })
 
+    if (this.#options.handshake === false) return this.#upWithoutHandshake(backend)
     const { caller, answer } = answerOf()
     backend.upstream.request(
       caller,
@@ -210,6 +216,16 @@ export class SharedChild implements Backend, ServingMode {
     }
     this.initializeResult = result
     backend.upstream.notify({ jsonrpc: '2.0', method: 'notifications/initialized' })
+    if (this.state !== 'stopped') this.state = 'up'
+    this.#upSince = Date.now()
+  }
+
+  async #upWithoutHandshake(backend: ChildUpstream): Promise<void> {
+    try {
+      await backend.child.started
+    } catch (error) {
+      throw new ProxyError('MCP_PROXY_INITIALIZE_FAILED', `The MCP server could not be started: ${(error as Error).message}`, { cause: error })
+    }
     if (this.state !== 'stopped') this.state = 'up'
     this.#upSince = Date.now()
   }

@@ -137,6 +137,12 @@ export class Upstream {
     this.#arm(entry.deadline)
   }
 
+  /** The caller and own id of the request in flight under the child's id `upstreamId` (what a 2026 child's notifications name). */
+  requestOf(upstreamId: JsonRpcId): { caller: UpstreamCaller; id: JsonRpcId } | undefined {
+    const entry = this.#pending.get(upstreamId)
+    return entry && { caller: entry.caller, id: entry.originalId }
+  }
+
   /** The one caller with requests in flight, if there is exactly one (the likely cause of an unrelated message). */
   soleCaller(): UpstreamCaller | undefined {
     let sole: UpstreamCaller | undefined

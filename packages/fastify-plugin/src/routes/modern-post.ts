@@ -39,12 +39,13 @@ export async function serveModern(context: ProxyContext, leg: ModernLeg, request
   }
   switch (message.method) {
     case 'server/discover':
-      return reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify({ jsonrpc: '2.0', id: message.id, result: leg.discover() }))
+      leg.discover(message, new ModernResponse(reply.raw, sseOptions(context, hijack(reply))))
+      return reply
     case 'subscriptions/listen': {
       const sink = sseSink(context, reply, hijack(reply))
       sink.start()
       sink.flushHead()
-      await leg.listen(message.id, message.params, sink)
+      await leg.listen(message, sink)
       return reply
     }
     case 'tools/call': {
