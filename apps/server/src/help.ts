@@ -4,13 +4,28 @@ import { envNames, FLAGS, type Flag, type FlagGroup } from './flags.js'
 // The plugin's defaults, as the plugin itself resolves them: help never repeats a number by hand.
 const PLUGIN_DEFAULTS: ResolvedOptions = resolveOptions({ command: 'unused' })
 
+// The options of the 2026-07-28 leg are resolved into one object (false when the leg is off).
+const MODERN = PLUGIN_DEFAULTS.modern || undefined
+const MODERN_DEFAULTS: Readonly<Record<string, unknown>> = {
+  modern: MODERN !== undefined,
+  upstreamProtocol: MODERN?.upstreamProtocol,
+  modernCacheTtl: MODERN?.cache.ttlMs,
+  modernCacheScope: MODERN?.cache.cacheScope,
+  maxListenStreams: MODERN?.maxListenStreams,
+}
+
 /** The default a flag shows in help: the CLI's own, or the plugin option's resolved default. */
 export function defaultOf(flag: Flag): string | undefined {
   if (flag.default !== undefined) return flag.default
   if (!flag.option) return undefined
   // `args`, `cwd` and `shell` are resolved into `command`.
   const { command } = PLUGIN_DEFAULTS
-  const value: unknown = flag.option in command ? command[flag.option as keyof typeof command] : PLUGIN_DEFAULTS[flag.option as keyof ResolvedOptions]
+  const value: unknown =
+    flag.option in command
+      ? command[flag.option as keyof typeof command]
+      : flag.option in MODERN_DEFAULTS
+        ? MODERN_DEFAULTS[flag.option]
+        : PLUGIN_DEFAULTS[flag.option as keyof ResolvedOptions]
   if (typeof value === 'number' || typeof value === 'boolean') return String(value)
   if (typeof value === 'string' && value !== '') return value
   return undefined
