@@ -4,6 +4,9 @@
 //   POST /mcp  initialize            -> 200 JSON + Mcp-Session-Id
 //   POST /mcp  notification/response -> 202
 //   POST /mcp  tools/call echo|payload, ping, tools/list -> 200 JSON
+//   POST /mcp  the same with the 2026-07-28 envelope (params._meta protocolVersion): no
+//              session; headers must match the body; 200 JSON with resultType "complete"
+//              and serverInfo in _meta, as the SDK's modern handler answers
 //   GET  /mcp  -> 405 (no standalone SSE stream), DELETE /mcp -> 200 (ends the session)
 //   GET  /ping -> 200
 // Whatever a proxy does on top of this is its cost.
@@ -15,6 +18,8 @@ import { parseArgs } from 'node:util'
 
 const { values } = parseArgs({ options: { port: { type: 'string' } } })
 const sessions = new Set()
+const MODERN_VERSION = '2026-07-28'
+const SERVER_INFO = { name: 'childless', version: '1.0.0' }
 
 /** The JSON-RPC result (or error) for one request. */
 function answer(msg) {
@@ -24,7 +29,7 @@ function answer(msg) {
       result: {
         protocolVersion: params.protocolVersion,
         capabilities: { tools: {} },
-        serverInfo: { name: 'childless', version: '1.0.0' },
+        serverInfo: SERVER_INFO,
       },
     }
   }
@@ -45,6 +50,19 @@ function send(res, status, body, headers = {}) {
   res.end(body === undefined ? undefined : JSON.stringify(body))
 }
 
+/** A 2026-07-28 request: no session; the routing headers must agree with the body. */
+function onModern(req, res, msg, version) {
+  const refuse = (code, message) => send(res, 400, { jsonrpc: '2.0', id: msg.id, error: { code, message } })
+  if (version !== MODERN_VERSION) return refuse(-32022, `Unsupported protocol version: ${version}`)
+  const h = req.headers
+  if (h['mcp-protocol-version'] !== version || h['mcp-method'] !== msg.method || (msg.method === 'tools/call' && h['mcp-name'] !== msg.params.name)) {
+    return refuse(-32020, 'Headers do not match the body')
+  }
+  const { result, error } = answer(msg)
+  if (error) return send(res, error.code === -32601 ? 404 : 200, { jsonrpc: '2.0', id: msg.id, error })
+  send(res, 200, { jsonrpc: '2.0', id: msg.id, result: { ...result, resultType: 'complete', _meta: { 'io.modelcontextprotocol/serverInfo': SERVER_INFO } } })
+}
+
 function onPost(req, res, raw) {
   let msg
   try {
@@ -53,6 +71,8 @@ function onPost(req, res, raw) {
     return send(res, 400, { jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } })
   }
   if (msg.method === undefined || msg.id === undefined) return send(res, 202) // notification or response
+  const modernVersion = msg.params?._meta?.['io.modelcontextprotocol/protocolVersion']
+  if (modernVersion !== undefined) return onModern(req, res, msg, modernVersion)
   const headers = {}
   if (msg.method === 'initialize') {
     headers['mcp-session-id'] = randomUUID()

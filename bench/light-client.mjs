@@ -4,19 +4,28 @@
 // keep-alive socket, one JSON.parse. Sessions are fully initialized
 // (initialize + notifications/initialized) before any load.
 //
-// Three transports, one session interface:
+// Three transports and the 2026-07-28 wire, one session interface:
 //   { initMs, call(name, args) -> Promise<result>, close() -> Promise }
 //   streamable HTTP  POST /mcp; the answer may be application/json or text/event-stream
 //   legacy HTTP+SSE  GET /sse stream + POST /messages?sessionId=…; answers arrive on the stream
 //   stdio            newline-delimited JSON-RPC over a child's stdin/stdout (the direct limit)
+//   modern           POST /mcp with the 2026-07-28 envelope (params._meta + MCP-Protocol-Version,
+//                    Mcp-Method, Mcp-Name headers): no initialize, no session; "open" sends nothing
 import { Agent, request } from 'node:http'
 import { spawnTracked, stopTree } from './processes.mjs'
 import { SseParser, sseMessages } from './sse.mjs'
 
 const PROTOCOL_VERSION = '2025-11-25'
+export const MODERN_PROTOCOL_VERSION = '2026-07-28'
 /** A request not answered in this time fails (the closed loop also has its own drain bound). */
 const REQUEST_TIMEOUT_MS = 10_000
 const CLIENT_INFO = { name: 'bench-light', version: '1.0.0' }
+/** What every 2026-07-28 request carries in params._meta; the client offers no capabilities. */
+const MODERN_META = {
+  'io.modelcontextprotocol/protocolVersion': MODERN_PROTOCOL_VERSION,
+  'io.modelcontextprotocol/clientInfo': CLIENT_INFO,
+  'io.modelcontextprotocol/clientCapabilities': {},
+}
 
 /**
  * What a client connects to; a stdio target records the pids of the servers
@@ -24,14 +33,20 @@ const CLIENT_INFO = { name: 'bench-light', version: '1.0.0' }
  * @typedef {{ kind: 'stream' | 'sse', url: string } | { kind: 'stdio', command: string, args: string[], cwd: string, pids: Set<number> }} Target
  */
 
-/** A factory of light sessions for one target; `dispose()` drops its pooled sockets. */
-export function lightConnector(target) {
+/**
+ * A factory of light sessions for one target; `dispose()` drops its pooled sockets.
+ * `modern`: speak 2026-07-28 to a streamable HTTP target instead of opening 2025 sessions.
+ */
+export function lightConnector(target, { modern = false } = {}) {
+  if (modern && target.kind !== 'stream') throw new Error(`the 2026-07-28 wire needs a streamable HTTP target, not ${target.kind}`)
   const agent = new Agent({ keepAlive: true })
-  const open = {
-    stream: () => openStreamable(new URL(target.url), agent),
-    sse: () => openLegacySse(new URL(target.url), agent),
-    stdio: () => openStdio(target),
-  }[target.kind]
+  const open = modern
+    ? () => openModern(new URL(target.url), agent)
+    : {
+        stream: () => openStreamable(new URL(target.url), agent),
+        sse: () => openLegacySse(new URL(target.url), agent),
+        stdio: () => openStdio(target),
+      }[target.kind]
   return { open, dispose: () => agent.destroy() }
 }
 
@@ -109,6 +124,39 @@ async function openStreamable(url, agent) {
       if (res.status >= 300 && res.status !== 405) throw new Error(`DELETE: HTTP ${res.status} ${res.text.slice(0, 200)}`)
     },
   }
+}
+
+/**
+ * The 2026-07-28 wire: every call is a self-contained POST (envelope in _meta, routing headers),
+ * answered by a result whose resultType must be "complete". Nothing to open or close.
+ */
+async function openModern(url, agent) {
+  let nextId = 1
+  const call = async (name, args) => {
+    const id = nextId++
+    const body = JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args, _meta: MODERN_META } })
+    const res = await httpRequest(
+      url,
+      agent,
+      'POST',
+      {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': MODERN_PROTOCOL_VERSION,
+        'mcp-method': 'tools/call',
+        'mcp-name': name,
+        'content-length': Buffer.byteLength(body),
+      },
+      body,
+    )
+    if (res.status !== 200) throw new Error(`tools/call: HTTP ${res.status} ${res.text.slice(0, 200)}`)
+    const msg = parseAnswer(res).find((m) => m.id === id)
+    if (!msg) throw new Error(`tools/call: no response with id ${id} in the answer`)
+    if (msg.error) throw rpcError(msg)
+    if (msg.result?.resultType !== 'complete') throw new Error(`tools/call: resultType ${JSON.stringify(msg.result?.resultType)}, expected "complete"`)
+    return msg.result
+  }
+  return { initMs: 0, call, close: async () => {} }
 }
 
 async function openLegacySse(url, agent) {

@@ -7,7 +7,7 @@ import { evaluateTargets } from './targets.mjs'
 
 const MiB = 1024 * 1024
 /** Systems every load cell is compared with (same cell, same client). */
-const REFERENCES = { vsMcpProxy: 'mcp-proxy', ofDirect: 'direct', ofChildless: 'childless' }
+const REFERENCES = { vsMcpProxy: 'mcp-proxy', ofDirect: 'direct', ofChildless: 'childless', vsStateless: 'ours-stateless' }
 
 /** Add `ratios` (req/s of this system / req/s of the reference) to every load cell. */
 export function addRatios(results) {
@@ -47,37 +47,57 @@ function systemsTable(results) {
   )
 }
 
+const LOOP_HEADER = ['p50 ms', 'p99 ms', 'CPU µs/req tree', 'CPU µs/req proxy', 'peak RSS proxy MiB', 'peak RSS tree MiB', 'client CPU %', 'other CPU %', 'errors', 'wrong']
+
+/** The figures of a closed-loop row from p50 to wrong answers (LOOP_HEADER). */
+function loopFigures(c) {
+  const direct = c.system === 'direct' // no proxy process: the tree is the echo servers themselves
+  return [
+    num(c.p50Ms, 3),
+    num(c.p99Ms, 3),
+    auto(c.cpuUsPerReq.tree),
+    direct ? '—' : auto(c.cpuUsPerReq.proxy),
+    direct ? '—' : mib(c.peakRss.proxy),
+    mib(c.peakRss.tree),
+    num(c.clientCpuPct, 0),
+    num(c.otherCpuPct, 0),
+    c.errors,
+    c.wrong,
+  ]
+}
+
 function loadTable(results) {
   const rows = results.cells
-    .filter((c) => c.family !== 'sessions')
+    .filter((c) => c.family !== 'sessions' && c.era !== 'modern')
+    .map((c) =>
+      c.failed
+        ? [c.cell, c.system, '—', 'failed', ...Array(9).fill(''), c.errors, c.wrong, '', '', '']
+        : [
+            c.cell,
+            c.system,
+            `${c.sessions}×${c.workers / c.sessions}`,
+            auto(c.reqPerSec),
+            c.mibPerSec === null ? '' : auto(c.mibPerSec),
+            ...loopFigures(c),
+            ratio(c.ratios?.vsMcpProxy),
+            ratio(c.ratios?.ofDirect),
+            ratio(c.ratios?.ofChildless),
+          ],
+    )
+  return table(['cell', 'system', 'sess×flight', 'req/s', 'MiB/s', ...LOOP_HEADER, '× mcp-proxy', 'of direct', 'of childless'], rows)
+}
+
+/** The modern cells: 2026-07-28 echo next to ours-stateless's 2025 stateless echo. */
+function modernTable(results) {
+  const rows = results.cells
+    .filter((c) => c.era === 'modern')
     .map((c) => {
-      if (c.failed) return [c.cell, c.system, '—', 'failed', ...Array(9).fill(''), c.errors, c.wrong, '', '', '']
-      const direct = c.system === 'direct' // no proxy process: the tree is the echo servers themselves
-      return [
-        c.cell,
-        c.system,
-        `${c.sessions}×${c.workers / c.sessions}`,
-        auto(c.reqPerSec),
-        c.mibPerSec === null ? '' : auto(c.mibPerSec),
-        num(c.p50Ms, 3),
-        num(c.p99Ms, 3),
-        auto(c.cpuUsPerReq.tree),
-        direct ? '—' : auto(c.cpuUsPerReq.proxy),
-        direct ? '—' : mib(c.peakRss.proxy),
-        mib(c.peakRss.tree),
-        num(c.clientCpuPct, 0),
-        num(c.otherCpuPct, 0),
-        c.errors,
-        c.wrong,
-        ratio(c.ratios?.vsMcpProxy),
-        ratio(c.ratios?.ofDirect),
-        ratio(c.ratios?.ofChildless),
-      ]
+      const wire = c.wire ?? '2025-11-25 stateless (one initialize)'
+      return c.failed
+        ? [c.cell, c.system, wire, '—', 'failed', ...Array(8).fill(''), c.errors, c.wrong, '', '', '']
+        : [c.cell, c.system, wire, c.workers, auto(c.reqPerSec), ...loopFigures(c), ratio(c.ratios?.ofChildless), ratio(c.ratios?.vsStateless), ratio(c.ratios?.vsMcpProxy)]
     })
-  return table(
-    ['cell', 'system', 'sess×flight', 'req/s', 'MiB/s', 'p50 ms', 'p99 ms', 'CPU µs/req tree', 'CPU µs/req proxy', 'peak RSS proxy MiB', 'peak RSS tree MiB', 'client CPU %', 'other CPU %', 'errors', 'wrong', '× mcp-proxy', 'of direct', 'of childless'],
-    rows,
-  )
+  return table(['cell', 'system', 'wire', 'in flight', 'req/s', ...LOOP_HEADER, 'of childless', '× ours-stateless', '× mcp-proxy'], rows)
 }
 
 function sessionsTable(results) {
@@ -156,6 +176,10 @@ export function renderMarkdown(results) {
     '## Closed-loop load',
     '',
     loadTable(results),
+    '',
+    '## Modern leg (2026-07-28)',
+    '',
+    modernTable(results),
     '',
     '## Opening sessions',
     '',

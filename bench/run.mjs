@@ -16,7 +16,7 @@ import { killAllSync } from './processes.mjs'
 import { createBudget, runQuietly } from './quiet.mjs'
 import { writeReport } from './report.mjs'
 import { BENCH_DIR, FIXTURE, SYSTEMS } from './systems.mjs'
-import { CELLS, PAYLOAD_BYTES, measureIdle, runCell, selectCells } from './workloads.mjs'
+import { CELLS, PAYLOAD_BYTES, measureIdle, runCell, selectCells, takesPart, wireOf } from './workloads.mjs'
 
 const USAGE = `Usage: node bench/run.mjs [--quick] [--systems a,b] [--workloads x,y] [--warmup ms] [--window ms] [--sessions n] [--quiet-budget s]
   --quick       0.3 s warm-up + 1 s window per cell, 20 sessions (default 1 s + 3 s, 50 sessions)
@@ -24,7 +24,7 @@ const USAGE = `Usage: node bench/run.mjs [--quick] [--systems a,b] [--workloads 
                 disturbed cells (default 120, 20 with --quick; 0: never)
   --systems     ${SYSTEMS.map((s) => s.id).join(', ')}
   --workloads   cell ids (${CELLS.map((c) => c.id).join(', ')}),
-                families (echo, payload, sessions) or clients (sdk, light)`
+                families (echo, payload, sessions), clients (sdk, light) or era (modern)`
 
 const log = (line) => process.stderr.write(`${line}\n`)
 const list = (value) => value?.split(',').map((s) => s.trim()).filter(Boolean)
@@ -76,11 +76,12 @@ function summary(cell, r) {
   return `${r.reqPerSec.toFixed(0)} req/s, p50 ${r.p50Ms.toFixed(3)} ms, p99 ${r.p99Ms.toFixed(3)} ms, ${r.cpuUsPerReq.tree.toFixed(0)} µs CPU/req${faults}`
 }
 
-/** Start one system, measure it idle, run every cell against it, stop it. */
+/** Start one system, measure it idle, run every cell it takes part in against it, stop it. */
 async function benchSystem(system, options, results, budget) {
-  const entry = { id: system.id, label: system.label, group: system.group, status: 'ok', note: '', startupMs: null, idleRss: null }
+  const entry = { id: system.id, label: system.label, group: system.group, modernOnly: Boolean(system.modernOnly), status: 'ok', note: '', startupMs: null, idleRss: null }
   results.systems.push(entry)
-  const reason = system.unavailable()
+  const cells = options.cells.filter((cell) => takesPart(system, cell))
+  const reason = cells.length ? system.unavailable() : 'none of the selected workloads applies to it'
   if (reason) {
     Object.assign(entry, { status: 'skipped', note: reason })
     log(`== ${system.id}: skipped — ${reason}`)
@@ -98,14 +99,15 @@ async function benchSystem(system, options, results, budget) {
   try {
     entry.startupMs = handle.startupMs
     try {
-      entry.idleRss = await measureIdle(handle)
+      entry.idleRss = await measureIdle(handle, system)
     } catch (err) {
       entry.note = `idle measurement failed: ${err.message}`
       log(`   idle: ${entry.note}`)
     }
-    for (const cell of options.cells) {
-      const r = await runQuietly(() => runCell(handle, cell, options), handle, budget)
-      results.cells.push({ system: system.id, cell: cell.id, client: cell.client, family: cell.family, ...r })
+    for (const cell of cells) {
+      const wire = wireOf(system, cell)
+      const r = await runQuietly(() => runCell(handle, cell, { ...options, wire }), handle, budget)
+      results.cells.push({ system: system.id, cell: cell.id, client: cell.client, family: cell.family, era: cell.era ?? null, wire, ...r })
       log(`   ${cell.id.padEnd(15)} ${summary(cell, r)}${r.runs > 1 ? ` (best of ${r.runs} runs: outside load)` : ''}`)
     }
   } finally {

@@ -5,6 +5,10 @@
 //   pids()   root pids whose process tree is measured (CPU, RSS)
 //   startupMs  spawn -> ready (health URL answers 200); null for `direct`
 //   stop()   kill the whole process tree
+// `modern` says how a system takes the modern cells (workloads.mjs): 'modern'
+// = spoken to in 2026-07-28, 'stateless' = the same calls as 2025 stateless
+// requests (for comparison); without it the system skips them. A
+// `modernOnly` system runs nothing else.
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -42,10 +46,11 @@ async function startHttp({ args, healthPath, mcpPath, kind }) {
   }
 }
 
-const ours = (id, label, flags, kind) => ({
+const ours = (id, label, flags, kind, extra = {}) => ({
   id,
   label,
   group: 'ours',
+  ...extra,
   unavailable: () => (existsSync(OUR_CLI) ? null : `${OUR_CLI} not built yet (run pnpm build)`),
   start: () =>
     startHttp({
@@ -73,6 +78,7 @@ export const SYSTEMS = [
     id: 'childless',
     label: 'childless node:http (limit)',
     group: 'limit',
+    modern: 'modern',
     unavailable: () => null,
     start: () =>
       startHttp({
@@ -85,12 +91,15 @@ export const SYSTEMS = [
   // Per-session modes keep a pool of children started ahead, sized to the 50-session burst of the
   // sessions cells (--warm-children): a new session then takes a running child instead of spawning one.
   ours('ours-stream', 'this proxy, Streamable HTTP per-session', ['--server', 'stream', '--warm-children', '50'], 'stream'),
-  ours('ours-stateless', 'this proxy, Streamable HTTP stateless', ['--server', 'stream', '--stateless'], 'stream'),
+  ours('ours-stateless', 'this proxy, Streamable HTTP stateless', ['--server', 'stream', '--stateless'], 'stream', { modern: 'stateless' }),
+  // Default flags: the 2026-07-28 leg is on, its shared child is spawned on the first modern request.
+  ours('ours-modern', 'this proxy, 2026-07-28 modern leg (default flags)', [], 'stream', { modern: 'modern', modernOnly: true }),
   ours('ours-sse', 'this proxy, legacy HTTP+SSE', ['--server', 'sse', '--warm-children', '50'], 'sse'),
   {
     id: 'mcp-proxy',
     label: 'mcp-proxy 6.7.19 (/mcp)',
     group: 'peer',
+    modern: 'modern', // its modern leg is on by default; --upstreamProtocol legacy (default) fits the 2025 fixture
     unavailable: () => null,
     start: () =>
       startHttp({

@@ -2,11 +2,13 @@
 //   *-echo-*    tools/call echo in a closed loop (warm-up, then a fixed window)
 //   *-payload   tools/call payload {bytes: 1 MiB} in a closed loop, 1 session
 //   *-sessions  open N sessions one after another: initialize, then a first echo
+//   modern-*    echo over the 2026-07-28 wire (no initialize, no session), light client;
+//               a system with `modern: 'stateless'` gets the same calls as 2025 stateless requests
 // Every echo sends a unique text and the answer is compared with it; every
 // payload answer must be exactly 1 MiB of 'x'.
 import { setTimeout as sleep } from 'node:timers/promises'
 import { closedLoop, percentile } from './closed-loop.mjs'
-import { lightConnector } from './light-client.mjs'
+import { MODERN_PROTOCOL_VERSION, lightConnector } from './light-client.mjs'
 import { cpuSeconds, rss, startOutsideLoadMeter, startRssSampler } from './proc-stats.mjs'
 import { sdkConnector } from './sdk-client.mjs'
 
@@ -17,7 +19,11 @@ const SETUP_TIMEOUT_MS = 30_000
 /** The sessions workload stops opening new sessions after this long. */
 const SESSIONS_DEADLINE_MS = 60_000
 
-/** In run order. `sessions` x `inFlight` workers drive the closed loop. */
+/**
+ * In run order. `sessions` x `inFlight` workers drive the closed loop. `era: 'modern'` cells
+ * run only against systems that say how they take them (systems.mjs `modern`); their one
+ * "session" is the modern wire's nothing-to-open (or, for 'stateless', one 2025 initialize).
+ */
 export const CELLS = [
   { id: 'sdk-echo-k1', family: 'echo', client: 'sdk', sessions: 1, inFlight: 1 },
   { id: 'sdk-echo-k8', family: 'echo', client: 'sdk', sessions: 8, inFlight: 1 },
@@ -28,17 +34,29 @@ export const CELLS = [
   { id: 'light-echo-k8', family: 'echo', client: 'light', sessions: 8, inFlight: 1 },
   { id: 'light-echo-k32', family: 'echo', client: 'light', sessions: 32, inFlight: 1 },
   { id: 'light-payload', family: 'payload', client: 'light', sessions: 1, inFlight: 1 },
+  { id: 'modern-echo-k1', family: 'echo', era: 'modern', client: 'light', sessions: 1, inFlight: 1 },
+  { id: 'modern-echo-k8', family: 'echo', era: 'modern', client: 'light', sessions: 1, inFlight: 8 },
   { id: 'sdk-sessions', family: 'sessions', client: 'sdk' },
   { id: 'light-sessions', family: 'sessions', client: 'light' },
 ]
 
-/** A cell is selected when a filter token equals its id, its family (echo, payload, sessions) or its client (sdk, light). */
+/** A cell is selected when a filter token equals its id, its family (echo, payload, sessions), its client (sdk, light) or its era (modern). */
 export function selectCells(tokens) {
   if (!tokens) return CELLS
-  return CELLS.filter((cell) => tokens.some((t) => t === cell.id || t === cell.family || t === cell.client))
+  return CELLS.filter((cell) => tokens.some((t) => t === cell.id || t === cell.family || t === cell.client || t === cell.era))
 }
 
-const connectorFor = (client, target) => (client === 'sdk' ? sdkConnector(target) : lightConnector(target))
+/** Whether `system` runs `cell`: modern cells need a system that says how it takes them; a modern-only system runs nothing else. */
+export function takesPart(system, cell) {
+  return cell.era === 'modern' ? system.modern !== undefined : !system.modernOnly
+}
+
+/** The revision `system` is spoken to in `cell`: 2026-07-28, or (null) the client's 2025 handshake. */
+export function wireOf(system, cell) {
+  return cell.era === 'modern' && system.modern === 'modern' ? MODERN_PROTOCOL_VERSION : null
+}
+
+const connectorFor = (client, target, wire) => (client === 'sdk' ? sdkConnector(target) : lightConnector(target, { modern: wire === MODERN_PROTOCOL_VERSION }))
 
 /** Reject if `promise` takes longer than `ms`. */
 function bounded(promise, ms, what) {
@@ -91,9 +109,13 @@ function makeOp(cell, session, worker) {
   }
 }
 
-/** RSS of the warm, idle system: one session opened, one echo answered, then 300 ms of quiet. */
-export async function measureIdle(handle) {
-  const session = await sdkConnector(handle.target).open()
+/**
+ * RSS of the warm, idle system: one session opened, one echo answered, then 300 ms of quiet.
+ * A modern-only system gets its echo over 2026-07-28 (which starts its shared child) instead.
+ */
+export async function measureIdle(handle, system) {
+  const connector = system.modernOnly ? lightConnector(handle.target, { modern: true }) : sdkConnector(handle.target)
+  const session = await connector.open()
   try {
     const answer = textOf(await session.call('echo', { text: 'warm-up' }))
     if (answer !== 'warm-up') throw new Error(`warm-up echo answered ${JSON.stringify(answer)}`)
@@ -101,12 +123,13 @@ export async function measureIdle(handle) {
     return rss(handle.pids())
   } finally {
     await closeAll([session])
+    connector.dispose()
   }
 }
 
 /** A closed-loop cell (echo or payload). */
-async function runLoad(handle, cell, { warmupMs, windowMs }) {
-  const connector = connectorFor(cell.client, handle.target)
+async function runLoad(handle, cell, { warmupMs, windowMs, wire }) {
+  const connector = connectorFor(cell.client, handle.target, wire)
   const opened = await bounded(
     Promise.allSettled(Array.from({ length: cell.sessions }, () => connector.open())),
     SETUP_TIMEOUT_MS,
@@ -208,7 +231,7 @@ async function runSessions(handle, cell, { sessionsCount }) {
   })
 }
 
-/** Run one cell; a failure becomes an error count, not a crash of the whole run. */
+/** Run one cell (`options.wire`: see wireOf); a failure becomes an error count, not a crash of the whole run. */
 export async function runCell(handle, cell, options) {
   try {
     return cell.family === 'sessions' ? await runSessions(handle, cell, options) : await runLoad(handle, cell, options)
