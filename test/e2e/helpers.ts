@@ -30,6 +30,12 @@ export const INSPECTOR_CLI = binOf('@modelcontextprotocol/inspector-cli')
 export const FILESYSTEM = binOf('@modelcontextprotocol/server-filesystem')
 /** The echo fixture (fixtures/README.md): tools echo {text}, add {a, b}, slow {ms} …; it sends nothing unasked. */
 export const ECHO_SERVER = `${ROOT}fixtures/echo-server.mjs`
+/**
+ * The legacy "everything" fixture (fixtures/everything-legacy.mjs): a 2025-11-25 server with the conformance
+ * tools (test_simple_text, test_tool_with_progress, test_custom_headers …), resources and prompts; it sends
+ * nothing unasked.
+ */
+export const EVERYTHING_LEGACY = `${ROOT}fixtures/everything-legacy.mjs`
 
 if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`pnpm build\` first`)
 
@@ -280,6 +286,73 @@ export function eventReader(res: Response): EventReader {
 /** Parse an event's data as a JSON-RPC message (undefined for the empty priming event). */
 export function messageOf(event: SseEvent): Record<string, unknown> | undefined {
   return event.data === '' ? undefined : (JSON.parse(event.data) as Record<string, unknown>)
+}
+
+// ---- the HTTP exchanges of a client, through the `fetch` option of its transport ----
+
+/** One HTTP exchange of a client: what it sent and the head of what came back. */
+export interface Exchange {
+  /** `POST`, `GET`, `DELETE` … */
+  verb: string
+  /** The JSON-RPC method of a request or notification body (undefined for a response or a batch). */
+  method?: string
+  /** The body's `params._meta["io.modelcontextprotocol/protocolVersion"]` (the 2026-07-28 claim). */
+  claim?: string
+  /** The request's MCP headers, names lower-cased: mcp-protocol-version, mcp-method, mcp-name, mcp-param-*, mcp-session-id. */
+  headers: Record<string, string>
+  /** The HTTP status, or the message of the error the fetch failed with. */
+  status: number | string
+  contentType?: string
+  /** The response's Mcp-Session-Id, if it set one. */
+  sessionId?: string
+}
+
+export interface Recorder {
+  /** Pass as the `fetch` option of an MCP client transport (v1, v2 or the AI SDK's). */
+  fetch: (input: string | URL | Request, init?: RequestInit) => Promise<Response>
+  exchanges: Exchange[]
+  /** One line per exchange, for assertion messages. */
+  describe: () => string
+}
+
+/** A `fetch` that records every exchange (the request's MCP headers and body method, the response's head). */
+export function recorder(): Recorder {
+  const exchanges: Exchange[] = []
+  const record = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const headers: Record<string, string> = {}
+    new Headers(init?.headers).forEach((value, name) => {
+      if (name.startsWith('mcp-')) headers[name] = value
+    })
+    const exchange: Exchange = { verb: init?.method ?? (input instanceof Request ? input.method : 'GET'), headers, status: 0 }
+    if (typeof init?.body === 'string') {
+      try {
+        const body = JSON.parse(init.body) as { method?: unknown; params?: { _meta?: Record<string, unknown> } }
+        if (!Array.isArray(body) && typeof body.method === 'string') exchange.method = body.method
+        const claim = Array.isArray(body) ? undefined : body.params?._meta?.['io.modelcontextprotocol/protocolVersion']
+        if (typeof claim === 'string') exchange.claim = claim
+      } catch {
+        // not JSON: recorded without a method
+      }
+    }
+    exchanges.push(exchange)
+    try {
+      const response = await fetch(input, init)
+      exchange.status = response.status
+      const contentType = response.headers.get('content-type')
+      const sessionId = response.headers.get('mcp-session-id')
+      if (contentType !== null) exchange.contentType = contentType
+      if (sessionId !== null) exchange.sessionId = sessionId
+      return response
+    } catch (error) {
+      exchange.status = error instanceof Error ? error.message : String(error)
+      throw error
+    }
+  }
+  const describe = (): string =>
+    exchanges
+      .map((e) => `${e.verb} ${e.method ?? '-'}${e.claim ? ` (${e.claim})` : ''} ${JSON.stringify(e.headers)} → ${e.status} ${e.contentType ?? ''}${e.sessionId ? ` session ${e.sessionId}` : ''}`)
+      .join('\n')
+  return { fetch: record, exchanges, describe }
 }
 
 // ---- client programs run as child processes (Inspector CLI) ----
