@@ -10,9 +10,10 @@
 // (@ai-sdk/mcp 2.0.99 src/tool/mcp-client.ts, `transport.onmessage`: a message with a method and no id is an
 // error), whichever transport or server carries it. That is the client's limitation, not the proxy's.
 //
-// Against /mcp the AI SDK first probes the 2026-07-28 protocol (`server/discover`); the proxy answers it like a
-// 2025-era server (400, JSON-RPC -32000), so the client falls back to `initialize` with 2025-11-25. The three
-// error checks below name what this client is known to report on that path.
+// Against /mcp the AI SDK first probes the 2026-07-28 protocol (`server/discover`) and, answered, stays on that
+// revision (no session, no GET stream). With `protocolVersionDiscovery: false` it opens a 2025-11-25 session
+// with `initialize` instead: the three error checks below name what this client is known to report on that
+// path. (modern-clients.test.ts covers the 2026-07-28 path against the everything surfaces.)
 import { afterAll, beforeAll, describe, expect, it, vi, type MockInstance } from 'vitest'
 import { createMCPClient, type MCPClient } from '@ai-sdk/mcp'
 import { ECHO_SERVER, proxyForFile, waitFor, within } from './helpers.js'
@@ -36,8 +37,15 @@ function texts(result: ToolResult): string {
   return result.content.flatMap((c) => (c.type === 'text' && c.text !== undefined ? [c.text] : [])).join('\n')
 }
 
-for (const type of ['http', 'sse'] as const) {
-  describe(`AI SDK client, ${type} transport (${type === 'http' ? '/mcp' : '/sse'})`, { timeout: 20_000 }, () => {
+const VARIANTS = [
+  { type: 'http', discovery: false, label: 'http transport (/mcp), a 2025-11-25 session' },
+  { type: 'http', discovery: true, label: 'http transport (/mcp), 2026-07-28 after server/discover' },
+  { type: 'sse', discovery: true, label: 'sse transport (/sse)' },
+] as const
+
+for (const { type, discovery, label } of VARIANTS) {
+  const session = type === 'http' && !discovery
+  describe(`AI SDK client, ${label}`, { timeout: 20_000 }, () => {
     const reported: string[] = []
     const logged: string[] = []
     let spies: MockInstance[] = []
@@ -85,6 +93,7 @@ for (const type of ['http', 'sse'] as const) {
         createMCPClient({
           transport: { type, url: url.href, fetch: tracingFetch },
           clientName: 'e2e-ai-sdk',
+          protocolVersionDiscovery: discovery,
           onUncaughtError: (error) => reported.push(describeError(error)),
         }),
         10_000,
@@ -107,7 +116,7 @@ for (const type of ['http', 'sse'] as const) {
       expect(texts(slow)).toBe('done after 150ms')
     })
 
-    it('closes (DELETE for http) once every request it started has been answered', async () => {
+    it(`closes${session ? ' (DELETE)' : ''} once every request it started has been answered`, async () => {
       // what the client does in the background (its GET streams) reports after the calls: wait for the
       // answer (head) of every request it sent, so that a late refusal is seen and not cut short by close()
       await waitFor(() => inFlight === 0, 5000, () => `the client's requests to be answered; so far: ${exchanges.join(', ')}`)
@@ -116,7 +125,7 @@ for (const type of ['http', 'sse'] as const) {
       await new Promise((resolve) => setTimeout(resolve, 50))
     })
 
-    if (type === 'http') {
+    if (session) {
       // The three errors this client is known to report against a 2025-11-25 session; each names its cause.
       it('gets no 400 for the GET stream it opens before it has a session ("GET SSE failed: 400")', () => {
         expect(reported.filter((e) => e.includes('GET SSE failed: 400'))).toEqual([])
