@@ -12,6 +12,10 @@ const MODERN_DEFAULTS: Readonly<Record<string, unknown>> = {
   modernCacheTtl: MODERN?.cache.ttlMs,
   modernCacheScope: MODERN?.cache.cacheScope,
   maxListenStreams: MODERN?.maxListenStreams,
+  modernInteractive: MODERN?.interactive,
+  modernMaxChildren: MODERN?.maxChildren,
+  modernInputTtl: MODERN?.inputTtlMs,
+  modernMaxParked: MODERN?.maxParked,
 }
 
 /** The default a flag shows in help: the CLI's own, or the plugin option's resolved default. */

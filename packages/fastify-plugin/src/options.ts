@@ -103,6 +103,20 @@ export const McpProxyOptions = Type.Object({
   modernCacheScope: Type.Optional(Type.Union([Type.Literal('public'), Type.Literal('private')])),
   /** Most `subscriptions/listen` streams open at once. @default 1024 */
   maxListenStreams: Type.Optional(Type.Integer({ minimum: 1 })),
+  /**
+   * `translate`: a 2026 `tools/call`, `prompts/get` or `resources/read` holds a child alone, and what the child
+   * asks mid-call (sampling, elicitation, roots) becomes `input_required` for the client. `off`: one child, no
+   * such translation. @default 'translate'
+   */
+  modernInteractive: Type.Optional(Type.Union([Type.Literal('translate'), Type.Literal('off')])),
+  /** Children serving interactive 2026 calls at once (grown on demand, stopped when idle). @default 4 */
+  modernMaxChildren: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
+  /** How long a call waiting for the client's input stays parked. @default 300000 */
+  modernInputTtl: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** Calls waiting for input at most; past that the one parked longest is given up. @default 64 */
+  modernMaxParked: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** Key sealing `requestState` (at least 32 bytes; give every instance behind one balancer the same). @default random per process */
+  requestStateKey: Type.Optional(Type.String({ minLength: 32 })),
 })
 export type McpProxyOptions = Static<typeof McpProxyOptions>
 
@@ -160,6 +174,11 @@ export interface ModernOptions {
   upstreamProtocol: 'legacy' | 'auto' | 'modern'
   cache: CacheDefaults
   maxListenStreams: number
+  interactive: 'translate' | 'off'
+  maxChildren: number
+  inputTtlMs: number
+  maxParked: number
+  requestStateKey: Buffer | undefined
 }
 
 function lowerSet(values: string[]): Set<string> | undefined {
@@ -254,6 +273,11 @@ export function resolveOptions(raw: unknown): ResolvedOptions {
             upstreamProtocol: o.upstreamProtocol ?? 'legacy',
             cache: { ttlMs: o.modernCacheTtl ?? DEFAULT_CACHE.ttlMs, cacheScope: o.modernCacheScope ?? DEFAULT_CACHE.cacheScope },
             maxListenStreams: o.maxListenStreams ?? DEFAULT_MAX_LISTEN_STREAMS,
+            interactive: o.modernInteractive ?? 'translate',
+            maxChildren: o.modernMaxChildren ?? 4,
+            inputTtlMs: o.modernInputTtl ?? 5 * 60_000,
+            maxParked: o.modernMaxParked ?? 64,
+            requestStateKey: o.requestStateKey === undefined ? undefined : Buffer.from(o.requestStateKey, 'utf8'),
           },
   }
 }

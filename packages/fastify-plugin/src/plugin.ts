@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
+import { randomUUID } from 'node:crypto'
 import fp from 'fastify-plugin'
 import {
   buildChildEnvironment,
@@ -35,7 +36,9 @@ declare module 'fastify' {
 }
 
 function childOptions(options: ResolvedOptions, logger: Logger): Omit<ChildUpstreamOptions, 'shared'> {
-  const secrets = options.apiKey ? [options.apiKey] : []
+  // Never handed to the child: the API key, and the key that seals 2026 request states.
+  const stateKey = options.modern ? options.modern.requestStateKey?.toString('utf8') : undefined
+  const secrets = [options.apiKey, stateKey].filter((secret): secret is string => secret !== undefined)
   const base = options.inheritEnv ? process.env : {}
   return {
     command: { ...options.command, env: buildChildEnvironment({ base, extra: options.env, secrets }) },
@@ -114,6 +117,13 @@ function modernLeg(options: ResolvedOptions, child: Omit<ChildUpstreamOptions, '
     roots: options.roots.mode === 'fixed' ? options.roots.roots : [],
     maxListenStreams: options.modern.maxListenStreams,
     upstreamProtocol: options.modern.upstreamProtocol,
+    interactive: options.modern.interactive,
+    maxChildren: options.modern.maxChildren,
+    inputTtlMs: options.modern.inputTtlMs,
+    maxParked: options.modern.maxParked,
+    requestStateKey: options.modern.requestStateKey,
+    instance: options.sessionIdPrefix || randomUUID(),
+    leaseTimeoutMs: options.requestTimeout,
     logger: logger.child?.({ leg: 'modern' }) ?? logger,
   })
 }

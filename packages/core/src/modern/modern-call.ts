@@ -39,6 +39,31 @@ function statusOf(code: number): number {
 }
 
 /**
+ * The child's final answer to `request`, on the 2026 wire under the client's `id` (a retry's id differs from
+ * the first request's): the text to write and the HTTP status it warrants while nothing was written.
+ */
+export function finalAnswer(request: JsonRpcRequest, id: JsonRpcId, message: JsonRpcMessage, text: string, context: CallContext): { text: string; status: number } {
+  const { method, params } = request
+  if (context.passThrough && id === request.id) return { text, status: 'error' in message ? statusOf(message.error.code) : 200 }
+  if ('error' in message) {
+    const { error } = context.passThrough ? { error: message.error } : errorForModern(method, params, message.error)
+    return serialized({ jsonrpc: '2.0', id, error }, statusOf(error.code), id)
+  }
+  const result = (message as { result: unknown }).result
+  if (typeof result !== 'object' || result === null || Array.isArray(result)) {
+    return serialized(errorResponse(id, ErrorCode.InternalError, 'The MCP server answered with a result that is not an object'), 200, id)
+  }
+  const translated = context.passThrough ? result : resultForModern(method, result as Record<string, unknown>, context.serverInfo, context.cache)
+  return serialized({ jsonrpc: '2.0', id, result: translated }, 200, id)
+}
+
+function serialized(response: JsonRpcMessage, status: number, id: JsonRpcId): { text: string; status: number } {
+  const text = trySerialize(response)
+  if (text !== undefined) return { text, status }
+  return { text: JSON.stringify(errorResponse(id, ErrorCode.InternalError, "The MCP server's answer could not be forwarded: it is nested too deeply")), status: 200 }
+}
+
+/**
  * One 2026-07-28 request in flight on a child: receives the child's progress and answer through the
  * Upstream (ids restored) and writes them translated to its HTTP answer.
  */
@@ -55,7 +80,7 @@ export class ModernCall implements UpstreamCaller {
   constructor(request: JsonRpcRequest, logLevel: string | undefined, answer: ModernAnswer, context: CallContext) {
     this.id = request.id
     this.#request = request
-    this.#logLevel = logLevel === undefined ? Infinity : LOG_LEVELS.indexOf(logLevel)
+    this.#logLevel = logLevelIndex(logLevel)
     this.#answer = answer
     this.#context = context
   }
@@ -67,36 +92,29 @@ export class ModernCall implements UpstreamCaller {
 
   /** The request asked for logs at `level` or above (a request without `logLevel` gets none). */
   wantsLog(level: unknown): boolean {
-    const index = typeof level === 'string' ? LOG_LEVELS.indexOf(level) : -1
-    return index !== -1 && index >= this.#logLevel
+    return wantsLog(this.#logLevel, level)
   }
 
   deliver(message: JsonRpcMessage, text: string): void {
     if (this.#done) return
     if ('method' in message) return this.#answer.event(text)
     this.#done = true
-    const { method, params } = this.#request
-    if (this.#context.passThrough) return this.#answer.finish(text, 'error' in message ? statusOf(message.error.code) : 200)
-    if ('error' in message) {
-      const { error } = errorForModern(method, params, message.error)
-      return this.#finish({ jsonrpc: '2.0', id: this.id, error }, statusOf(error.code))
-    }
-    const result = (message as { result: unknown }).result
-    if (typeof result !== 'object' || result === null || Array.isArray(result)) {
-      return this.#finish(errorResponse(this.id, ErrorCode.InternalError, 'The MCP server answered with a result that is not an object'), 200)
-    }
-    const translated = resultForModern(method, result as Record<string, unknown>, this.#context.serverInfo, this.#context.cache)
-    this.#finish({ jsonrpc: '2.0', id: this.id, result: translated }, 200)
+    const answer = finalAnswer(this.#request, this.id, message, text, this.#context)
+    this.#answer.finish(answer.text, answer.status)
   }
 
   abandon(): void {
     this.#done = true
   }
+}
 
-  #finish(response: JsonRpcMessage, status: number): void {
-    const text = trySerialize(response)
-    if (text !== undefined) return this.#answer.finish(text, status)
-    const error = errorResponse(this.id, ErrorCode.InternalError, "The MCP server's answer could not be forwarded: it is nested too deeply")
-    this.#answer.finish(JSON.stringify(error), 200)
-  }
+/** The position of a log level (Infinity for none: nothing is wanted). */
+export function logLevelIndex(level: string | undefined): number {
+  return level === undefined ? Infinity : LOG_LEVELS.indexOf(level)
+}
+
+/** A log at `level` is wanted by a request that asked for `wanted` (an index) or lower. */
+export function wantsLog(wanted: number, level: unknown): boolean {
+  const index = typeof level === 'string' ? LOG_LEVELS.indexOf(level) : -1
+  return index !== -1 && index >= wanted
 }

@@ -8,7 +8,10 @@ import { SharedChild, type RestartPolicy } from '../stateless/shared-child.js'
 import type { ChildUpstreamOptions } from '../upstream/child-upstream.js'
 import type { Upstream, UpstreamCaller } from '../upstream/upstream.js'
 import { ListenHub } from './listen-hub.js'
-import { ModernCall, type ModernAnswer } from './modern-call.js'
+import { InteractiveCall } from './interactive-call.js'
+import { INTERACTIVE_METHODS, Interactions, type ClientView } from './interactions.js'
+import { PooledChild } from './lease-pool.js'
+import { ModernCall, type CallContext, type ModernAnswer } from './modern-call.js'
 import { ToolCatalog } from './tool-catalog.js'
 import { ListenRelay, relayToSubscription } from './listen-relay.js'
 import { probeEra, proxyEnvelope, type ServerEra } from './probe.js'
@@ -28,10 +31,33 @@ export interface ModernLegOptions {
   maxListenStreams: number
   /** The server's era: `legacy` (translated), `modern` (passed through), or `auto` (probed once, on first use). */
   upstreamProtocol: 'legacy' | 'auto' | 'modern'
+  /**
+   * `translate`: an interactive call (tools/call, prompts/get, resources/read) leases a child, and what the
+   * child asks mid-call becomes `input_required` (MRTR). `off`: one child, every request multiplexed, the
+   * child's asks refused.
+   */
+  interactive: 'translate' | 'off'
+  /** Children for interactive calls at once, the primary included. */
+  maxChildren: number
+  /** How long a parked round waits for the client's retry. */
+  inputTtlMs: number
+  /** Parked calls at most. */
+  maxParked: number
+  /** Key of the sealed requestState (≥ 32 bytes); random per process if undefined. */
+  requestStateKey: Buffer | undefined
+  /** This instance, sealed into request states. */
+  instance: string
+  /** How long an interactive call waits for a lease (the request timeout). */
+  leaseTimeoutMs: number
   logger: Logger
 }
 
-/** The capabilities the proxy declares to the child: it can answer roots itself, and asks are answered. */
+/** Interactive calls that may wait for a lease, per child allowed. */
+const QUEUED_PER_CHILD = 8
+/** An extra child idle this long is stopped. */
+const EXTRA_IDLE_MS = 30_000
+
+/** The capabilities the proxy declares to the child with MRTR on: its asks become `input_required` for the client. */
 const CHILD_CAPABILITIES = { sampling: {}, elicitation: { form: {}, url: {} }, roots: {} }
 
 /** Who the results claim to come from when the child's InitializeResult named nobody. */
@@ -59,6 +85,8 @@ export class ModernLeg implements ServingMode {
   #logger: Logger
   #started: Promise<void> | undefined
   #closed = false
+  /** MRTR: leases, parked rounds, retries (for a 2025 child with interactive translation on). */
+  #interactions: Interactions | undefined
 
   constructor(options: ModernLegOptions) {
     this.#options = options
@@ -100,7 +128,7 @@ export class ModernLeg implements ServingMode {
   async close(): Promise<void> {
     this.#closed = true
     this.#hub.endAll()
-    await this.#child?.close()
+    await Promise.all([this.#interactions?.close(), this.#child?.close()])
   }
 
   async #begin(): Promise<void> {
@@ -108,40 +136,79 @@ export class ModernLeg implements ServingMode {
     const era = upstreamProtocol === 'auto' ? await probeEra(this.#options.child, this.#options.clientInfo, this.#logger) : upstreamProtocol
     if (this.#closed) return
     this.#passThrough = era === 'modern'
-    this.#child = this.#sharedChild(era)
-    await this.#child.start()
+    const primary = this.#pooledChild(era, 'modern', () => {
+      this.#hub.endAll()
+      this.#tools.invalidate()
+    })
+    this.#child = primary.child
+    await primary.child.start()
+    if (era === 'legacy' && this.#options.interactive === 'translate') this.#interactions = this.#interactionsOver(primary)
   }
 
-  #sharedChild(era: ServerEra): SharedChild {
+  #interactionsOver(primary: PooledChild): Interactions {
     const options = this.#options
-    return new SharedChild({
-      child: options.child,
-      initializeTimeoutMs: options.initializeTimeoutMs,
-      restart: options.restart,
-      clientInfo: options.clientInfo,
-      capabilities: CHILD_CAPABILITIES,
-      handshake: era === 'legacy',
-      unrouted: (message, text, upstream) => this.#unrouted(message, text, upstream),
-      onEnded: () => {
-        this.#hub.endAll()
-        this.#tools.invalidate()
+    return new Interactions({
+      primary,
+      spawn: async () => {
+        const extra: PooledChild = this.#pooledChild('legacy', 'modern-extra', () => this.#interactions?.forget(extra))
+        await extra.child.start()
+        return extra
       },
-      role: 'modern',
+      maxChildren: options.maxChildren,
+      maxQueued: options.maxChildren * QUEUED_PER_CHILD,
+      queueTimeoutMs: options.leaseTimeoutMs,
+      idleMs: EXTRA_IDLE_MS,
+      inputTtlMs: options.inputTtlMs,
+      maxParked: options.maxParked,
+      requestStateKey: options.requestStateKey,
+      instance: options.instance,
+      context: this.#context(),
       logger: options.logger,
     })
+  }
+
+  // One child of the leg: initialized the same way whichever role it has; its unrouted messages know
+  // which child sent them (an interactive call holds one child alone).
+  #pooledChild(era: ServerEra, role: string, onEnded: () => void): PooledChild {
+    const options = this.#options
+    return new PooledChild(
+      (pooled) =>
+        new SharedChild({
+          child: options.child,
+          initializeTimeoutMs: options.initializeTimeoutMs,
+          restart: options.restart,
+          clientInfo: options.clientInfo,
+          capabilities: options.interactive === 'translate' ? CHILD_CAPABILITIES : {},
+          handshake: era === 'legacy',
+          unrouted: (message, text, upstream) => this.#unrouted(pooled, message, text, upstream),
+          onEnded,
+          role,
+          logger: options.logger,
+        }),
+    )
+  }
+
+  #context(): CallContext {
+    return { serverInfo: this.#serverInfo(), cache: this.#options.cache, passThrough: this.#passThrough }
   }
 
   health(): Health {
     const { state } = this
     const pid = this.#child?.pid
-    const report = { state, era: this.#child ? (this.#passThrough ? 'modern' : 'legacy') : this.#options.upstreamProtocol, recentExits: this.#child?.recentExits ?? 0, listenStreams: this.#hub.size }
+    const era = this.#child ? (this.#passThrough ? 'modern' : 'legacy') : this.#options.upstreamProtocol
+    const interactive = this.#interactions?.stats
+    const report = { state, era, recentExits: this.#child?.recentExits ?? 0, listenStreams: this.#hub.size, ...(interactive ? { interactive } : {}) }
     return { ready: state === 'up', report: pid === undefined ? report : { ...report, pid } }
   }
 
-  /** Serve one request through the child; its answer (and progress) goes to `answer`. Closing the answer cancels the call. */
-  call(request: JsonRpcRequest, logLevel: string | undefined, answer: ModernAnswer): void {
+  /**
+   * Serve one request; its answer (and progress) goes to `answer`. Closing the answer cancels the call. An
+   * interactive one (with MRTR on) leases a child and may answer `input_required`; its retry resumes it.
+   */
+  call(request: JsonRpcRequest, client: ClientView, answer: ModernAnswer): Promise<void> | void {
+    if (this.#interactions && INTERACTIVE_METHODS.has(request.method)) return this.#interactions.call(request, client, answer)
     const child = this.#child
-    const call = new ModernCall(request, logLevel, answer, { serverInfo: this.#serverInfo(), cache: this.#options.cache, passThrough: this.#passThrough })
+    const call = new ModernCall(request, client.logLevel, answer, this.#context())
     if (!child) return call.deliver(errorResponse(request.id, ErrorCode.InternalError, 'The MCP server is not running'), '')
     answer.onClose(() => {
       if (call.done) return
@@ -156,7 +223,7 @@ export class ModernLeg implements ServingMode {
    * (its answer passes through).
    */
   discover(request: JsonRpcRequest, answer: ModernAnswer): void {
-    if (this.#passThrough) return this.call(request, undefined, answer)
+    if (this.#passThrough) return void this.call(request, { capabilities: {}, logLevel: undefined, principal: 'anonymous' }, answer)
     const text = JSON.stringify({ jsonrpc: '2.0', id: request.id, result: discoverResult(this.#child?.initializeResult ?? {}, this.#options.cache) })
     answer.finish(text, 200)
   }
@@ -199,8 +266,17 @@ export class ModernLeg implements ServingMode {
   // A message of the child that answers no request. Change notifications go to the listen streams (and
   // the tool catalog); a log goes to the one call in flight if it asked for that level; a request gets
   // an answer from the proxy, since a 2026 client is never asked mid-call by a shared child.
-  #unrouted(message: JsonRpcRequest | JsonRpcNotification, text: string, upstream: Upstream): void {
-    if ('id' in message) return this.#answerChildRequest(message, upstream)
+  #unrouted(pooled: PooledChild, message: JsonRpcRequest | JsonRpcNotification, text: string, upstream: Upstream): void {
+    const holder = this.#interactions?.holderOf(pooled)
+    if ('id' in message) {
+      if (holder?.ask(message.id, message.method, message.params)) return
+      return this.#answerChildRequest(message, upstream)
+    }
+    if (message.method === 'notifications/cancelled' && holder) {
+      const requestId = (message.params as { requestId?: unknown } | undefined)?.requestId
+      if (typeof requestId === 'string' || typeof requestId === 'number') holder.withdraw(requestId)
+      return
+    }
     if (this.#passThrough && relayToSubscription(message, upstream)) return
     if (message.method === 'notifications/tools/list_changed') this.#tools.invalidate()
     if (CHANGE_NOTIFICATIONS.has(message.method)) {
@@ -209,8 +285,8 @@ export class ModernLeg implements ServingMode {
     }
     if (message.method === 'notifications/message') {
       const level = (message.params as { level?: unknown } | undefined)?.level
-      const sole = upstream.soleCaller()
-      if (sole instanceof ModernCall && sole.wantsLog(level)) return sole.deliver(message, text)
+      const sole = holder ?? upstream.soleCaller()
+      if ((sole instanceof ModernCall || sole instanceof InteractiveCall) && sole.wantsLog(level)) return sole.deliver(message, text)
       this.#logger.debug({ level }, 'log of the MCP server (modern leg) not tied to one request that asked for it; dropped')
       return
     }
@@ -224,7 +300,7 @@ export class ModernLeg implements ServingMode {
     }
     if (message.method === 'roots/list') return upstream.respond({ jsonrpc: '2.0', id: message.id, result: { roots: this.#options.roots } })
     if (message.method === 'ping') return upstream.respond({ jsonrpc: '2.0', id: message.id, result: {} })
-    this.#logger.info({ method: message.method }, 'the MCP server asked a 2026-07-28 client for input; the proxy cannot relay it and answers with an error')
-    upstream.respond(errorResponse(message.id, ErrorCode.MethodNotFound, `${message.method} cannot reach the client: it speaks MCP 2026-07-28, where a server cannot send requests`))
+    this.#logger.info({ method: message.method }, 'the MCP server asked for input outside any interactive 2026-07-28 call; nobody can answer, the proxy answers with an error')
+    upstream.respond(errorResponse(message.id, ErrorCode.MethodNotFound, `${message.method} cannot reach a client: no interactive call holds this server (2026-07-28 clients are asked only within their own call)`))
   }
 }

@@ -28,9 +28,11 @@ export class ToolCatalog {
     const cached = this.#schemas
     const schemas = await (this.#schemas ??= this.#read())
     if (schemas.has(name) || cached === undefined) return schemas.get(name)
-    // A miss in a catalog read before this lookup: read once more (a new tool), then trust the answer.
-    if (this.#schemas === cached) this.#schemas = this.#read()
-    return (await this.#schemas).get(name)
+    // A miss in a catalog read before this lookup: read once more (a new tool), then trust the answer. A
+    // read started meanwhile (another lookup's) is as fresh; none at all (the child said its tools changed,
+    // or it ended, while we waited) means a new one.
+    if (this.#schemas === cached) this.#schemas = undefined
+    return (await (this.#schemas ??= this.#read())).get(name)
   }
 
   async #read(): Promise<Map<string, unknown>> {

@@ -92,7 +92,8 @@ export class SharedChild implements Backend, ServingMode {
 
   /** Process id of the running child, if any. */
   get pid(): number | undefined {
-    return this.#current?.child.pid
+    const child = this.#current?.child
+    return child?.alive ? child.pid : undefined
   }
 
   /** Exits seen within the crash-loop window. */
@@ -142,6 +143,11 @@ export class SharedChild implements Backend, ServingMode {
   /** Give up a request of `caller` (its client went away): the child is told with its own id. */
   cancel(caller: UpstreamCaller, id: JsonRpcId, reason: string): void {
     this.#current?.upstream.cancel(caller, id, reason)
+  }
+
+  /** Answer a request the child sent, for the proxy itself (a relayed client's answer goes through `forward`). */
+  answerChild(response: JsonRpcResponse): void {
+    this.#current?.upstream.respond(response)
   }
 
   health(): Health {

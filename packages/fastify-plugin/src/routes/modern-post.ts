@@ -11,6 +11,15 @@ type ModernOutcome = Exclude<EraOutcome, { era: 'legacy' }>
 /** Methods 2026-07-28 removed (or that a per-request server has no use for): the proxy answers 404 -32601 itself. */
 const REMOVED_METHODS = new Set(['initialize', 'ping', 'logging/setLevel', 'resources/subscribe', 'resources/unsubscribe'])
 
+/**
+ * Who is calling, as far as the proxy can tell: a parked call's state is bound to it, so another caller
+ * cannot resume it. With an API key every caller that passed the check is the same principal (the key is
+ * never put in the state, only this name).
+ */
+function principalOf(context: ProxyContext): string {
+  return context.options.apiKey === undefined ? 'anonymous' : 'api-key'
+}
+
 /** Answer a 2026-07-28 refusal: the status, and a JSON-RPC error exactly as that revision shapes it (no proxy fields in `data`). */
 function refuse(reply: FastifyReply, status: number, code: number, message: string, id: JsonRpcId | null, data?: unknown): FastifyReply {
   reply.log.info({ status, code }, 'modern request refused')
@@ -26,6 +35,17 @@ function refuse(reply: FastifyReply, status: number, code: number, message: stri
 export async function serveModern(context: ProxyContext, leg: ModernLeg, request: FastifyRequest, reply: FastifyReply, outcome: ModernOutcome): Promise<FastifyReply> {
   if (outcome.era === 'rejected') return refuse(reply, outcome.status, outcome.code, outcome.message, outcome.id, outcome.data)
   if (outcome.kind === 'notification') return reply.code(202).send() // nothing in the 2026 era needs one; a shared child must not see it
+  try {
+    return await serveRequest(context, leg, request, reply, outcome)
+  } catch (error) {
+    // Whatever fails in here is still answered with the request's id, not Fastify's anonymous 500.
+    if (reply.sent || reply.raw.headersSent) throw error
+    request.log.error({ err: error }, 'unexpected error serving a 2026-07-28 request')
+    return refuse(reply, 500, ErrorCode.InternalError, 'Internal error', outcome.message.id)
+  }
+}
+
+async function serveRequest(context: ProxyContext, leg: ModernLeg, request: FastifyRequest, reply: FastifyReply, outcome: Extract<ModernOutcome, { kind: 'request' }>): Promise<FastifyReply> {
   const { message, envelope } = outcome
   if (!acceptsPostAnswers(request.headers.accept)) {
     return refuse(reply, 406, ErrorCode.ServerError, 'Not Acceptable: the Accept header must list application/json and text/event-stream', message.id)
@@ -55,6 +75,7 @@ export async function serveModern(context: ProxyContext, leg: ModernLeg, request
       if (mismatch !== undefined) return refuse(reply, 400, ErrorCode.HeaderMismatch, `Bad Request: the request headers and body disagree: ${mismatch}`, message.id)
     }
   }
-  leg.call(message, envelope.logLevel, new ModernResponse(reply.raw, sseOptions(context, hijack(reply))))
+  const client = { capabilities: envelope.clientCapabilities, logLevel: envelope.logLevel, principal: principalOf(context) }
+  await leg.call(message, client, new ModernResponse(reply.raw, sseOptions(context, hijack(reply))))
   return reply
 }
