@@ -31,6 +31,11 @@ interface ChildAsk {
 
 type Phase = 'running' | 'parked' | 'done'
 
+/** Requests for input one call may have waiting at once (a person answers a few; a flood is a bug). */
+const MAX_ASKS = 32
+/** A round closes at most this long after its first request, however often the child keeps asking. */
+const MAX_GATHER_MS = 250
+
 /**
  * A 2026-07-28 `tools/call`, `prompts/get` or `resources/read` that holds a child alone, so every request
  * the child sends meanwhile is this call's. Requests that come within a quiet window form one round: the
@@ -56,6 +61,7 @@ export class InteractiveCall implements UpstreamCaller {
   /** Asks gathered in the current quiet window. */
   #gathering: Array<Omit<ChildAsk, 'key'> & { hint: string | undefined }> = []
   #quiet: NodeJS.Timeout | undefined
+  #roundDeadline = 0
   /** Asks sent to the client and not answered yet, by key. */
   #pending = new Map<string, ChildAsk>()
   /** Answers a fresh call brought along (`inputResponses` without a state), used when the child asks under that key. */
@@ -132,9 +138,16 @@ export class InteractiveCall implements UpstreamCaller {
       this.pooled.child.answerChild({ jsonrpc: '2.0', id: childId, ...abandonedAnswer(method, 'the client sent an invalid answer') })
       return true
     }
+    if (this.#gathering.length + this.#pending.size >= MAX_ASKS) {
+      // A child that asks without end is not asking a person: refused, so it cannot grow the round.
+      this.pooled.child.answerChild(errorResponse(childId, ErrorCode.InternalError, `Too many requests for input in one call (at most ${MAX_ASKS} at once)`))
+      return true
+    }
     this.#gathering.push({ childId, method, params, hint })
+    // The round closes after a quiet moment, but never later than a bound after its first ask.
+    if (this.#gathering.length === 1) this.#roundDeadline = Date.now() + MAX_GATHER_MS
     this.#clearQuiet()
-    this.#quiet = setTimeout(() => this.#closeRound(), this.#host.quietMs)
+    this.#quiet = setTimeout(() => this.#closeRound(), Math.max(0, Math.min(this.#host.quietMs, this.#roundDeadline - Date.now())))
     this.#quiet.unref()
     return true
   }
@@ -175,7 +188,9 @@ export class InteractiveCall implements UpstreamCaller {
       this.#pending.delete(ask.key)
       this.pooled.child.answerChild({ jsonrpc: '2.0', id: ask.childId, result })
     }
-    // Keys the client left out are asked again, alone, under a new state (extra keys were ignored).
+    // Keys the client left out are asked again under a new state (extra keys were ignored), together
+    // with what the child asked while the call was parked.
+    if (this.#gathering.length > 0) return this.#closeRound()
     if (this.#pending.size > 0) this.#parkRound()
   }
 
