@@ -24,3 +24,4 @@ export { MODERN_PROTOCOL_VERSION, ENVELOPE_META_KEYS, PROTOCOL_VERSION_META_KEY,
 export { RequestStateCodec, requestDigest, type StateClaims, type StateRefusal, type OpenedState } from './modern/request-state.js'
 export { INPUT_KEY_META, type InputMethod } from './modern/input-requests.js'
 export type { ClientView } from './modern/interactions.js'
+export { Tap, targetOf, type TapEvent, type TapListener, type TapScope, type RequestDecorator, type RequestOutcome, type ChildExitReason } from './tap/tap.js'

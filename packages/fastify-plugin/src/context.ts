@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify'
 import type { OutgoingHttpHeaders } from 'node:http'
-import type { ModernLeg, ServingMode, SessionRegistry, SharedChild, StreamSink } from '@proxy/core'
+import type { ModernLeg, ServingMode, SessionRegistry, SharedChild, StreamSink, Tap } from '@proxy/core'
 import { AnswerSink } from './http/answer-sink.js'
 import { SseSink, type SseSinkOptions } from './http/sse-sink.js'
 import type { ResolvedOptions } from './options.js'
@@ -21,6 +21,8 @@ export interface ProxyContext {
   modern: ModernLeg | undefined
   /** The plugin's prefix (for the legacy `endpoint` event). */
   prefix: string
+  /** Every message and lifecycle event, for metrics, tracing, audit and the user's own listener. */
+  tap: Tap
 }
 
 /** Take over the raw response (for streams that outlive the handler); headers the hooks set are kept. */

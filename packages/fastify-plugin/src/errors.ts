@@ -62,6 +62,18 @@ export const HttpError = {
 
 export type HttpErrorKind = (typeof HttpError)[keyof typeof HttpError]
 
+declare module 'fastify' {
+  interface FastifyReply {
+    /** The stable reason of a refusal, for the tap (reported once the response is sent). */
+    mcpRefusal: string | null
+  }
+}
+
+/** Name the refusal this reply carries; the plugin's onResponse hook reports it to the tap. */
+export function markRefusal(reply: FastifyReply, reason: string): void {
+  reply.mcpRefusal = reason
+}
+
 /** The JSON-RPC error body of a refusal: the message (with the detail, if any) and the stable name in `data`. */
 function refusalBody(error: HttpErrorKind, id: JsonRpcId | null, detail?: string): string {
   const message = detail ? `${error.message}: ${detail}` : error.message
@@ -71,6 +83,7 @@ function refusalBody(error: HttpErrorKind, id: JsonRpcId | null, detail?: string
 /** Answer with an HTTP error whose body is a JSON-RPC error (echoing the request id where there is one). */
 export function replyError(reply: FastifyReply, error: HttpErrorKind, id: JsonRpcId | null = null, detail?: string): FastifyReply {
   reply.log.info({ reason: error.name, status: error.status }, 'request refused')
+  markRefusal(reply, error.name)
   return reply.code(error.status).header('content-type', 'application/json; charset=utf-8').send(refusalBody(error, id, detail))
 }
 

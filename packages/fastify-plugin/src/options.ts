@@ -1,7 +1,7 @@
 import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
 import { createError } from '@fastify/error'
-import { DEFAULT_CACHE, DEFAULT_MAX_LISTEN_STREAMS, type CacheDefaults, type Root, type RootsPolicy } from '@proxy/core'
+import { DEFAULT_CACHE, DEFAULT_MAX_LISTEN_STREAMS, type CacheDefaults, type Root, type RootsPolicy, type TapListener } from '@proxy/core'
 
 const Path = Type.String({ pattern: '^/' })
 const Millis = Type.Integer({ minimum: 0 })
@@ -115,6 +115,12 @@ export const McpProxyOptions = Type.Object({
   modernInputTtl: Type.Optional(Type.Integer({ minimum: 1 })),
   /** Calls waiting for input at most; past that the one parked longest is given up. @default 64 */
   modernMaxParked: Type.Optional(Type.Integer({ minimum: 1 })),
+  /**
+   * Called with every event of the proxy's message tap (messages to and from the child, finished requests,
+   * sessions, children, refusals): metrics, tracing or an audit log of your own. Keep it fast; it runs on
+   * the message path. A listener that throws is logged, never breaks a request.
+   */
+  tap: Type.Optional(Type.Unsafe<TapListener>(Type.Any())),
   /** Key sealing `requestState` (at least 32 bytes; give every instance behind one balancer the same). @default random per process */
   requestStateKey: Type.Optional(Type.String({ minLength: 32 })),
 })
@@ -167,6 +173,8 @@ export interface ResolvedOptions {
   clientInfo: { name: string; version: string }
   /** The 2026-07-28 leg; false when turned off. */
   modern: ModernOptions | false
+  /** The library user's own tap listener. */
+  tap: TapListener | undefined
 }
 
 /** How the 2026-07-28 leg serves. */
@@ -232,6 +240,7 @@ export function resolveOptions(raw: unknown): ResolvedOptions {
     throw new FST_MCP_PROXY_INVALID_OPTIONS(first ? `${first.instancePath || '(root)'} ${first.message}` : 'not an object')
   }
   const o = raw
+  if (o.tap !== undefined && typeof o.tap !== 'function') throw new FST_MCP_PROXY_INVALID_OPTIONS('/tap must be a function (event) => void')
   const host = o.host ?? '127.0.0.1'
   const loopback = isLoopback(host)
   const defaultHosts = loopback ? LOOPBACK_HOSTS : ['*']
@@ -266,6 +275,7 @@ export function resolveOptions(raw: unknown): ResolvedOptions {
     retryInterval: o.retryInterval ?? 1000,
     sessionIdPrefix: o.sessionIdPrefix ?? '',
     clientInfo: o.clientInfo ?? { name: 'mcp-proxy', version: '0.1.0' },
+    tap: o.tap,
     modern:
       o.modern === false
         ? false

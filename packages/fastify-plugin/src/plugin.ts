@@ -8,6 +8,7 @@ import {
   ModernLeg,
   SessionRegistry,
   SharedChild,
+  Tap,
   type ChildUpstreamOptions,
   type Logger,
 } from '@proxy/core'
@@ -35,7 +36,7 @@ declare module 'fastify' {
   }
 }
 
-function childOptions(options: ResolvedOptions, logger: Logger): Omit<ChildUpstreamOptions, 'shared'> {
+function childOptions(options: ResolvedOptions, tap: Tap, logger: Logger): Omit<ChildUpstreamOptions, 'shared'> {
   // Never handed to the child: the API key, and the key that seals 2026 request states.
   const stateKey = options.modern ? options.modern.requestStateKey?.toString('utf8') : undefined
   const secrets = [options.apiKey, stateKey].filter((secret): secret is string => secret !== undefined)
@@ -47,6 +48,7 @@ function childOptions(options: ResolvedOptions, logger: Logger): Omit<ChildUpstr
     stopGraceMs: options.stopGrace,
     requestTimeoutMs: options.requestTimeout,
     maxRequestTimeoutMs: options.maxRequestTimeout,
+    tap,
     logger,
   }
 }
@@ -100,6 +102,7 @@ function legacyLeg(options: ResolvedOptions, child: Omit<ChildUpstreamOptions, '
     // What waits for a GET stream that is not open has the bound of a slow client's queue.
     backlogLimit: { maxEvents: options.eventStoreMaxEvents || 1000, maxBytes: options.maxQueuedBytes },
     slotWaitMs: SLOT_WAIT_MS,
+    ...(child.tap ? { tap: child.tap } : {}),
     logger,
   })
   return { kind: 'sessions', registry }
@@ -135,10 +138,19 @@ function modernLeg(options: ResolvedOptions, child: Omit<ChildUpstreamOptions, '
 const mcpProxy: FastifyPluginAsync<McpProxyOptions> = async (app: FastifyInstance, raw) => {
   const options = resolveOptions(raw)
   const logger = app.log as unknown as Logger
-  const child = childOptions(options, logger)
+  const tap = new Tap()
+  tap.onListenerError = (error) => logger.warn({ err: error }, 'a tap listener threw; the message path goes on')
+  if (options.tap) tap.subscribe(options.tap)
+  const child = childOptions(options, tap, logger)
 
-  const context: ProxyContext = { options, legacy: legacyLeg(options, child, logger), modern: modernLeg(options, child, logger), prefix: app.prefix }
+  const context: ProxyContext = { options, legacy: legacyLeg(options, child, logger), modern: modernLeg(options, child, logger), prefix: app.prefix, tap }
   const serving = servingMode(context.legacy)
+
+  // Refusals are reported once their answer is sent (the hooks and routes only name them).
+  app.decorateReply('mcpRefusal', null)
+  app.addHook('onResponse', async (_request, reply) => {
+    if (reply.mcpRefusal !== null && tap.active) tap.emit({ type: 'refused', reason: reply.mcpRefusal, status: reply.statusCode })
+  })
 
   const healthCheck = (request: FastifyRequest): boolean => request.routeOptions.config.healthCheck === true
   const closing: ClosingState = { closing: false }

@@ -170,9 +170,15 @@ export class Interactions implements InteractiveHost {
   }
 
   // Every child is held: the call parked longest gives way (its client may never come back; one that
-  // does gets -32602 and calls again). Calls still running are never interrupted.
+  // does gets -32602 and calls again). Calls still running are never interrupted, and a parked call whose
+  // child already finished holds no child: giving it up would free nothing and lose its result.
   #reclaim(): boolean {
-    const oldest = this.#parked.values().next().value as InteractiveCall | undefined
+    let oldest: InteractiveCall | undefined
+    for (const call of this.#parked.values()) {
+      if (call.pooled.holder !== call) continue
+      oldest = call
+      break
+    }
     if (!oldest) return false
     this.#options.logger.info({ parkedMs: Date.now() - (oldest.parkedUntil - this.#options.inputTtlMs) }, 'every child serving 2026-07-28 calls is held: the call waiting longest for input is given up')
     oldest.expire('evicted')

@@ -1,5 +1,6 @@
 import { ErrorCode, errorResponse } from '../jsonrpc/errors.js'
 import type { JsonRpcId, JsonRpcMessage, JsonRpcRequest } from '../jsonrpc/schemas.js'
+import type { TapScope } from '../tap/tap.js'
 import type { UpstreamCaller } from '../upstream/upstream.js'
 import { abandonedAnswer, covers, inputKeys, INPUT_KEY_META, isInputMethod, mergeRequirements, requiredCapability, toInputRequest, validateInputResponse, type InputMethod } from './input-requests.js'
 import type { PooledChild } from './lease-pool.js'
@@ -49,6 +50,7 @@ export class InteractiveCall implements UpstreamCaller {
   readonly id: JsonRpcId
   readonly request: JsonRpcRequest
   readonly principal: string
+  readonly scope: TapScope
   readonly pooled: PooledChild
   #host: InteractiveHost
   #capabilities: Record<string, unknown>
@@ -75,6 +77,7 @@ export class InteractiveCall implements UpstreamCaller {
     this.id = request.id
     this.request = request
     this.principal = envelope.principal
+    this.scope = { ...host.context.scope, principal: envelope.principal }
     this.pooled = pooled
     this.#host = host
     this.#capabilities = envelope.capabilities

@@ -1,6 +1,7 @@
 import { ErrorCode, errorResponse } from '../jsonrpc/errors.js'
 import type { JsonRpcId, JsonRpcMessage, JsonRpcRequest } from '../jsonrpc/schemas.js'
 import { trySerialize } from '../jsonrpc/serialize.js'
+import type { TapScope } from '../tap/tap.js'
 import type { UpstreamCaller } from '../upstream/upstream.js'
 import { errorForModern, resultForModern, type CacheDefaults, type ServerInfo } from './translate.js'
 
@@ -26,6 +27,8 @@ const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', '
 export interface CallContext {
   serverInfo: ServerInfo
   cache: CacheDefaults
+  /** Whose requests these are, for the tap. */
+  scope: TapScope
   /** The child speaks 2026-07-28 itself: its answers pass through as they are (only the id restored). */
   passThrough: boolean
 }
@@ -71,6 +74,7 @@ export class ModernCall implements UpstreamCaller {
   /** Progress and permitted logs are events of the answer, which can always stream. */
   readonly streaming = true
   readonly id: JsonRpcId
+  readonly scope: TapScope
   #request: JsonRpcRequest
   #logLevel: number
   #answer: ModernAnswer
@@ -83,6 +87,7 @@ export class ModernCall implements UpstreamCaller {
     this.#logLevel = logLevelIndex(logLevel)
     this.#answer = answer
     this.#context = context
+    this.scope = context.scope
   }
 
   /** The answer was written (or the call was given up). */

@@ -8,6 +8,7 @@ import { SharedChild, type RestartPolicy } from '../stateless/shared-child.js'
 import type { ChildUpstreamOptions } from '../upstream/child-upstream.js'
 import type { Upstream, UpstreamCaller } from '../upstream/upstream.js'
 import { ListenHub } from './listen-hub.js'
+import { MODERN_PROTOCOL_VERSION } from './meta-keys.js'
 import { InteractiveCall } from './interactive-call.js'
 import { INTERACTIVE_METHODS, Interactions, type ClientView } from './interactions.js'
 import { PooledChild } from './lease-pool.js'
@@ -188,8 +189,9 @@ export class ModernLeg implements ServingMode {
     )
   }
 
-  #context(): CallContext {
-    return { serverInfo: this.#serverInfo(), cache: this.#options.cache, passThrough: this.#passThrough }
+  #context(principal?: string): CallContext {
+    const scope = { era: 'modern' as const, protocolVersion: MODERN_PROTOCOL_VERSION, ...(principal === undefined ? {} : { principal }) }
+    return { serverInfo: this.#serverInfo(), cache: this.#options.cache, passThrough: this.#passThrough, scope }
   }
 
   health(): Health {
@@ -208,7 +210,7 @@ export class ModernLeg implements ServingMode {
   call(request: JsonRpcRequest, client: ClientView, answer: ModernAnswer): Promise<void> | void {
     if (this.#interactions && INTERACTIVE_METHODS.has(request.method)) return this.#interactions.call(request, client, answer)
     const child = this.#child
-    const call = new ModernCall(request, client.logLevel, answer, this.#context())
+    const call = new ModernCall(request, client.logLevel, answer, this.#context(client.principal))
     if (!child) return call.deliver(errorResponse(request.id, ErrorCode.InternalError, 'The MCP server is not running'), '')
     answer.onClose(() => {
       if (call.done) return

@@ -1,5 +1,6 @@
 import type { EventStore } from '../events/event-store.js'
 import type { JsonRpcId, JsonRpcMessage } from '../jsonrpc/schemas.js'
+import type { TapScope } from '../tap/tap.js'
 import type { UpstreamCaller } from '../upstream/upstream.js'
 import type { EventKind, StreamSink } from './stream-sink.js'
 
@@ -11,6 +12,8 @@ export interface EventStreamOwner {
   streamFinished(stream: EventStream): void
   /** Events dropped from a backlog (the client was away too long); they may still be in the store. */
   backlogDropped(events: number, bytes: number): void
+  /** Whose messages these are, for the tap. */
+  readonly scope?: TapScope | undefined
 }
 
 export interface BacklogLimit {
@@ -50,6 +53,10 @@ export class EventStream implements UpstreamCaller {
     this.id = id
     this.#owner = owner
     this.#finishes = finishes
+  }
+
+  get scope(): TapScope | undefined {
+    return this.#owner.scope
   }
 
   /** A connection is attached and open. */

@@ -3,6 +3,7 @@ import type { Health, ServingMode } from '../backend/backend.js'
 import type { EventStore } from '../events/event-store.js'
 import { ProxyError } from '../errors.js'
 import type { Logger } from '../logger.js'
+import type { Tap } from '../tap/tap.js'
 import type { ChildPool } from './child-pool.js'
 import type { BacklogLimit } from './event-stream.js'
 import type { RootsPolicy } from './roots-policy.js'
@@ -31,6 +32,8 @@ export interface SessionRegistryOptions {
   backlogLimit?: BacklogLimit
   /** How long `open` waits for a child of a closed session to finish stopping when no process slot is free. @default 1000 */
   slotWaitMs?: number
+  /** Where sessions opening and closing are reported. */
+  tap?: Tap
   logger: Logger
 }
 
@@ -158,6 +161,7 @@ export class SessionRegistry implements ServingMode {
       onBacklogDropped: (events, bytes) => {
         this.stats.backlogDroppedEvents += events
         this.stats.backlogDroppedBytes += bytes
+        if (this.#options.tap?.active) this.#options.tap.emit({ type: 'events-dropped', events, bytes, why: 'backlog' })
       },
       onClosed: (closed) => {
         this.#sessions.delete(closed.id)
@@ -168,11 +172,14 @@ export class SessionRegistry implements ServingMode {
           if (!this.#closing) this.#options.pool.refill()
         })
         this.#stopping.add(gone)
-        sessionLogger.info({ transport, childPid: closed.backend.child.pid, durationMs: Date.now() - closed.createdAt }, 'session closed')
+        const durationMs = Date.now() - closed.createdAt
+        sessionLogger.info({ transport, childPid: closed.backend.child.pid, durationMs }, 'session closed')
+        if (this.#options.tap?.active) this.#options.tap.emit({ type: 'session-closed', session: closed.id, transport, durationMs })
       },
     })
     this.#sessions.set(id, session)
     sessionLogger.info({ transport, childPid: session.backend.child.pid }, 'session opened')
+    if (this.#options.tap?.active) this.#options.tap.emit({ type: 'session-opened', session: id, transport })
     return session
   }
 

@@ -1,5 +1,6 @@
 import type { Backend, InboundMessage } from '../backend/backend.js'
 import type { EventStore } from '../events/event-store.js'
+import type { TapScope } from '../tap/tap.js'
 import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../jsonrpc/schemas.js'
 import type { Logger } from '../logger.js'
 import type { ChildUpstream } from '../upstream/child-upstream.js'
@@ -111,6 +112,11 @@ export class Session implements Backend, EventStreamOwner {
   /** Open connections of the standalone stream (a client may hold several GET streams; the newest gets the events). */
   get standaloneConnections(): number {
     return this.#standalone.connections
+  }
+
+  /** Whose messages these are, for the tap. */
+  get scope(): TapScope {
+    return { era: 'legacy', session: this.id, ...(this.protocolVersion ? { protocolVersion: this.protocolVersion } : {}) }
   }
 
   /** The revision is at least `version` (revisions are dates, so they compare as strings). */

@@ -58,7 +58,7 @@ const LATEST = SUPPORTED_PROTOCOL_VERSIONS[SUPPORTED_PROTOCOL_VERSIONS.length - 
 
 // The stream of one stateless POST keeps no events, belongs to no session, and (ending with its answers)
 // never keeps a backlog.
-const NO_SESSION: EventStreamOwner = { store: undefined, backlogLimit: DEFAULT_BACKLOG_LIMIT, streamFinished: () => {}, backlogDropped: () => {} }
+const NO_SESSION: EventStreamOwner = { store: undefined, backlogLimit: DEFAULT_BACKLOG_LIMIT, streamFinished: () => {}, backlogDropped: () => {}, scope: { era: 'legacy' } }
 
 /** A one-shot caller that turns a single answer into a promise. */
 function answerOf(): { caller: UpstreamCaller; answer: Promise<JsonRpcMessage> } {
@@ -186,7 +186,7 @@ export class SharedChild implements Backend, ServingMode {
   }
 
   async #spawnAndInitialize(): Promise<void> {
-    const backend = new ChildUpstream({ ...this.#options.child, shared: true })
+    const backend = new ChildUpstream({ ...this.#options.child, shared: true, role: this.#options.role ?? 'shared' })
     this.#current = backend
     const unrouted = this.#options.unrouted
     backend.setUnroutedHandler((message, text) => (unrouted ? unrouted(message, text, backend.upstream) : this.#unrouted(backend, message, text)))
@@ -275,6 +275,8 @@ export class SharedChild implements Backend, ServingMode {
     this.#exits.push(now)
     const looping = this.#exits.length >= restart.crashLoopExits
     this.state = looping ? 'crash-looping' : 'restarting'
+    const tap = this.#options.child.tap
+    if (tap?.active) tap.emit({ type: 'child-restart', role: this.#options.role ?? 'shared' })
     const base = looping ? restart.maxDelayMs : Math.min(restart.maxDelayMs, restart.initialDelayMs * 2 ** this.#attempt++)
     const delay = Math.round(base * (0.5 + Math.random() / 2))
     if (looping) this.#logger.error({ exits: this.#exits.length, windowMs: restart.crashLoopWindowMs, delayMs: delay }, 'MCP server is crash-looping')

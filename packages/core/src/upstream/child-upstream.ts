@@ -2,6 +2,7 @@ import type { ChildCommand, ChildExit } from '../child/stdio-child.js'
 import { StdioChild } from '../child/stdio-child.js'
 import type { JsonRpcNotification, JsonRpcRequest } from '../jsonrpc/schemas.js'
 import type { Logger } from '../logger.js'
+import type { Tap } from '../tap/tap.js'
 import { Upstream } from './upstream.js'
 
 /** Limits and timeouts of one child and its Upstream. */
@@ -13,6 +14,10 @@ export interface ChildUpstreamOptions {
   stopGraceMs: number
   requestTimeoutMs: number
   maxRequestTimeoutMs: number
+  /** Where messages, finished requests and the child's life are reported. */
+  tap?: Tap
+  /** What the child is for, in tap events and logs (session, shared, modern…). @default 'session' */
+  role?: string
   logger: Logger
 }
 
@@ -41,6 +46,8 @@ export class ChildUpstream {
   #onUnrouted: Unrouted | undefined
   #closedListeners: ClosedListener[] = []
   #exit: ChildExit | undefined
+  #tap: Tap | undefined
+  #role: string
   #logger: Logger
 
   constructor(options: ChildUpstreamOptions) {
@@ -51,6 +58,7 @@ export class ChildUpstream {
       requestTimeoutMs: options.requestTimeoutMs,
       maxRequestTimeoutMs: options.maxRequestTimeoutMs,
       onUnrouted: (message, text) => this.#route(message, text),
+      ...(options.tap ? { tap: options.tap } : {}),
       logger: options.logger,
     })
     this.upstream = upstream
@@ -60,6 +68,7 @@ export class ChildUpstream {
       stopGraceMs: options.stopGraceMs,
       onValue: (value, text) => upstream.receive(value, text),
       onNoise: (event) => {
+        if (options.tap?.active) options.tap.emit({ type: 'line-dropped', reason: event.reason, length: event.length })
         this.#logger.warn({ reason: event.reason, length: event.length, preview: event.preview }, 'MCP server wrote a stdout line that is not JSON-RPC; dropped')
         if (event.edges) upstream.lineTooLong(event.edges, event.length, options.maxLineLength)
       },
@@ -72,6 +81,9 @@ export class ChildUpstream {
     })
     this.exited = this.child.exited
     this.gone = this.child.gone
+    this.#tap = options.tap
+    this.#role = options.role ?? 'session'
+    if (this.#tap?.active) this.#tap.emit({ type: 'child-spawned', pid: this.child.pid, role: this.#role })
   }
 
   /** Where messages that belong to no request go (server→client requests, notifications). */
@@ -100,6 +112,10 @@ export class ChildUpstream {
     if (this.child.stopping) this.#logger.info(fields, 'MCP server exited')
     else this.#logger.warn({ ...fields, lastStderr: exit.lastStderr, ...(exit.spawnError ? { spawnError: exit.spawnError } : {}) }, describeExit(exit))
     this.upstream.close({ message: describeExit(exit) + ' before answering', data: { code: exit.code, signal: exit.signal } })
+    if (this.#tap?.active) {
+      const reason = exit.spawnError ? 'spawn-failed' : exit.forced ? 'killed' : this.child.stopping ? 'stopped' : exit.code === 0 ? 'exited' : 'crashed'
+      this.#tap.emit({ type: 'child-exited', pid: this.child.pid, role: this.#role, reason, code: exit.code, signal: exit.signal, durationMs: exit.durationMs })
+    }
     this.#exit = exit
     const listeners = this.#closedListeners
     this.#closedListeners = []

@@ -5,6 +5,7 @@ import { trySerialize } from '../jsonrpc/serialize.js'
 import type { Logger } from '../logger.js'
 import type { LineEdges } from '../framing/line-splitter.js'
 import { readOversizedLine } from './oversized-line.js'
+import { targetOf, type RequestOutcome, type Tap, type TapScope } from '../tap/tap.js'
 
 /** Whoever sent a request through the Upstream: a session's request stream, or one stateless HTTP request. */
 export interface UpstreamCaller {
@@ -14,6 +15,8 @@ export interface UpstreamCaller {
   abandon(id: JsonRpcId): void
   /** Can take server→client requests and notifications right now (an open SSE stream). */
   readonly streaming: boolean
+  /** Whose requests these are, for the tap (metrics, traces, audit). */
+  readonly scope?: TapScope | undefined
 }
 
 /** Where the Upstream writes: a child's stdin. */
@@ -31,6 +34,8 @@ export interface UpstreamOptions {
   maxRequestTimeoutMs: number
   /** Messages from the child that belong to no request: server→client requests and notifications. */
   onUnrouted: (message: JsonRpcRequest | JsonRpcNotification, text: string) => void
+  /** Where every message and finished request is reported (nothing is built while nobody listens). */
+  tap?: Tap
   logger: Logger
 }
 
@@ -44,6 +49,8 @@ interface Pending {
   started: number
   deadline: number
   hardDeadline: number
+  /** The tool, prompt or resource it names (kept only while the tap listens). */
+  target: string | undefined
 }
 
 /** Why the Upstream stopped; every request in flight is answered with this. */
@@ -98,6 +105,12 @@ export class Upstream {
 
   /** Send a request for `caller`; its answer comes back through `caller.deliver`, always exactly once or `abandon`. */
   request(caller: UpstreamCaller, message: JsonRpcRequest, text?: string, timeoutMs?: number): void {
+    const tap = this.#options.tap
+    if (tap?.decorating) {
+      const decorated = tap.decorateRequest(message, caller.scope)
+      if (decorated !== message) text = undefined
+      message = decorated
+    }
     if (this.#closed) {
       caller.deliver(...this.#error(message.id, ErrorCode.ConnectionClosed, this.#closed.message, this.#closed.data))
       return
@@ -126,14 +139,17 @@ export class Upstream {
       started: now,
       deadline: now + timeout,
       hardDeadline: now + Math.max(timeout, this.#options.maxRequestTimeoutMs),
+      target: tap?.active ? targetOf(message) : undefined,
     }
     this.#pending.set(upstreamId, entry)
     if (upstreamToken !== undefined) this.#tokens.set(upstreamToken, entry)
     if (!this.#options.transport.send(out)) {
       this.#forget(entry)
+      this.#done(entry, 'child-gone', ErrorCode.InternalError)
       caller.deliver(...this.#error(message.id, ErrorCode.InternalError, 'The MCP server is not accepting input (it exited or stopped reading stdin)'))
       return
     }
+    if (tap?.active) tap.emit({ type: 'to-child', message, scope: caller.scope })
     this.#arm(entry.deadline)
   }
 
@@ -178,6 +194,7 @@ export class Upstream {
     }
     if (!found) return false
     this.#forget(found)
+    this.#done(found, 'cancelled', undefined)
     this.#sendMessage({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: found.upstreamId, reason } })
     return true
   }
@@ -210,6 +227,7 @@ export class Upstream {
     const entry = named ?? (line.id === undefined && this.#pending.size === 1 ? this.#pending.values().next().value : undefined)
     if (!entry) return
     this.#forget(entry)
+    this.#done(entry, 'error', ErrorCode.InternalError)
     this.#options.logger.warn({ method: entry.method, id: entry.originalId, length, maxLineLength }, 'answer of the MCP server over the line limit; the request fails')
     entry.caller.deliver(
       ...this.#error(entry.originalId, ErrorCode.InternalError, `The MCP server's answer (${length} characters) is longer than the proxy's line limit (${maxLineLength}); raise maxLineLength`, {
@@ -228,11 +246,14 @@ export class Upstream {
     this.#pending.clear()
     this.#tokens.clear()
     for (const entry of pending) {
+      this.#done(entry, 'child-gone', ErrorCode.InternalError)
       entry.caller.deliver(...this.#error(entry.originalId, ErrorCode.InternalError, reason.message, reason.data))
     }
   }
 
   #receiveMessage(item: ClassifiedMessage, text: string | undefined): void {
+    const tap = this.#options.tap
+    if (tap?.active && item.kind !== 'invalid') tap.emit({ type: 'from-child', message: item.message, scope: undefined })
     switch (item.kind) {
       case 'response':
         return this.#receiveResponse(item.message, text)
@@ -256,6 +277,7 @@ export class Upstream {
       return
     }
     this.#forget(entry)
+    this.#done(entry, 'error' in message ? 'error' : 'ok', 'error' in message ? message.error.code : undefined)
     if (entry.originalId === entry.upstreamId && text !== undefined) return entry.caller.deliver(message, text)
     const restored = { ...message, id: entry.originalId } as JsonRpcResponse
     const restoredText = trySerialize(restored)
@@ -294,6 +316,8 @@ export class Upstream {
   // Write a client's message (or the proxy's own) to the child; one that cannot be serialized is dropped.
   #sendMessage(message: JsonRpcMessage, text?: string): void {
     const out = text ?? trySerialize(message)
+    const tap = this.#options.tap
+    if (out !== undefined && tap?.active) tap.emit({ type: 'to-child', message, scope: undefined })
     if (out !== undefined) this.#options.transport.send(out)
     else this.#options.logger.warn({ method: 'method' in message ? message.method : undefined }, 'message nested too deeply to forward to the MCP server; dropped')
   }
@@ -313,6 +337,7 @@ export class Upstream {
       return
     }
     this.#forget(entry)
+    this.#done(entry, 'cancelled', undefined)
     this.#sendMessage({ ...message, params: { ...params, requestId: entry.upstreamId } })
     entry.caller.abandon(entry.originalId)
   }
@@ -336,6 +361,14 @@ export class Upstream {
     do id = `${ID_PREFIX}${kind}${++this.#seq}`
     while (inUse.has(id))
     return id
+  }
+
+  // A request left the Upstream: the tap hears how, and how long it took.
+  #done(entry: Pending, outcome: RequestOutcome, errorCode: number | undefined): void {
+    const tap = this.#options.tap
+    if (!tap?.active) return
+    const { method, target, originalId: id, caller } = entry
+    tap.emit({ type: 'request-done', method, target, id, durationMs: Date.now() - entry.started, outcome, errorCode, scope: caller.scope })
   }
 
   #forget(entry: Pending): void {
@@ -375,6 +408,7 @@ export class Upstream {
         continue
       }
       this.#forget(entry)
+      this.#done(entry, 'timeout', ErrorCode.RequestTimeout)
       this.#options.logger.warn({ method: entry.method, id: entry.originalId }, 'request to the MCP server timed out')
       this.#sendMessage({
         jsonrpc: '2.0',

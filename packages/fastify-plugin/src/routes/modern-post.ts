@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { errorResponse, ErrorCode, type JsonRpcId, type ModernLeg } from '@proxy/core'
 import { hijack, sseOptions, sseSink, type ProxyContext } from '../context.js'
+import { markRefusal } from '../errors.js'
 import { acceptsPostAnswers } from '../http/accept.js'
 import { ModernResponse } from '../http/modern-answer.js'
 import type { EraOutcome } from '../modern/classify.js'
@@ -23,6 +24,7 @@ function principalOf(context: ProxyContext): string {
 /** Answer a 2026-07-28 refusal: the status, and a JSON-RPC error exactly as that revision shapes it (no proxy fields in `data`). */
 function refuse(reply: FastifyReply, status: number, code: number, message: string, id: JsonRpcId | null, data?: unknown): FastifyReply {
   reply.log.info({ status, code }, 'modern request refused')
+  markRefusal(reply, `MCP_2026_${Math.abs(code)}`)
   return reply.code(status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(errorResponse(id, code, message, data)))
 }
 
