@@ -183,9 +183,12 @@ describe('the ladder over HTTP', () => {
     expect(initializes[0]).toMatchObject({ protocolVersion: '2025-11-25', clientInfo: { name: 'mcp-proxy' } })
   })
 
-  it('a -32601 of the child is a 404 only while nothing was written; its other errors are in-band with 200', async () => {
+  it('a -32601 of a tools/call on a server that has tools is an error of the call (200), never a 404; other errors are in-band with 200', async () => {
     const { base } = await listenLogged()
-    expectModernError(await exchange(base, modernCall('early', 'fail', { code: METHOD_NOT_FOUND })), 404, METHOD_NOT_FOUND, 'early')
+    // The server advertises tools: the method exists, whatever a tool's handler answered.
+    const early = await exchange(base, modernCall('early', 'fail', { code: METHOD_NOT_FOUND }))
+    expect(early.status).toBe(200)
+    expect(early.answer).toMatchObject({ id: 'early', error: { code: METHOD_NOT_FOUND } })
     const late = await exchange(base, modernCall('late', 'fail', { code: METHOD_NOT_FOUND }, { meta: { progressToken: 'late' } }))
     expect(late.status).toBe(200)
     expect(late.kind).toBe('sse')

@@ -14,8 +14,16 @@ export const INTERACTIVE_METHODS: ReadonlySet<string> = new Set(['tools/call', '
 const QUIET_MS = 25
 /** Most rounds of `input_required` in one call. */
 const MAX_ROUNDS = 16
-/** How long a child keeps its lease after the proxy cancelled its call, so late messages of that call reach nobody else. */
+/**
+ * After the proxy cancels a call, its child is held in quarantine until it has been silent this long, so a
+ * server that keeps working on the cancelled call never asks the next caller its questions.
+ */
 const SETTLE_MS = 200
+/** An extra child that is still not silent after this long in quarantine is stopped instead of reused. */
+const MAX_QUARANTINE_MS = 10_000
+
+/** The holder of a child in quarantine: its asks are refused (it holds no call). */
+const QUARANTINE = { id: null }
 
 export interface InteractionsOptions {
   /** The primary child, and how to grow more like it. */
@@ -36,7 +44,7 @@ export interface InteractionsOptions {
   requestStateKey: Buffer | undefined
   /** This proxy instance, sealed into every state. */
   instance: string
-  context: CallContext
+  context: () => CallContext
   logger: Logger
 }
 
@@ -52,7 +60,6 @@ export interface ClientView {
  * single-use states with a TTL and a cap), and the retries that resume them.
  */
 export class Interactions implements InteractiveHost {
-  readonly context: CallContext
   readonly quietMs = QUIET_MS
   readonly maxRounds = MAX_ROUNDS
   #options: InteractionsOptions
@@ -66,7 +73,6 @@ export class Interactions implements InteractiveHost {
 
   constructor(options: InteractionsOptions) {
     this.#options = options
-    this.context = options.context
     this.#codec = new RequestStateCodec(options.requestStateKey, options.instance)
     this.#pool = new LeasePool({
       primary: options.primary,
@@ -80,6 +86,11 @@ export class Interactions implements InteractiveHost {
     })
     this.#sweeper = setInterval(() => this.#sweep(), Math.max(20, Math.min(1000, options.inputTtlMs / 4)))
     this.#sweeper.unref()
+  }
+
+  /** How answers are put on the 2026 wire (read each time: the child's serverInfo may change on a restart). */
+  get context(): CallContext {
+    return this.#options.context()
   }
 
   get stats(): { children: number; leased: number; queued: number; parked: number } {
@@ -96,13 +107,17 @@ export class Interactions implements InteractiveHost {
     const state = (request.params as { requestState?: unknown } | undefined)?.requestState
     if (state !== undefined) return this.#retry(request, state, client, answer)
     const placeholder = { id: request.id }
-    const pooled = await this.#pool.acquire(placeholder)
+    // A caller whose client leaves while it waits for a child leaves the queue.
+    const gone = new AbortController()
+    answer.onClose(() => gone.abort())
+    const pooled = await this.#pool.acquire(placeholder, gone.signal)
     if (!answer.open) {
       if (pooled) this.#pool.release(pooled)
       return
     }
     if (!pooled) {
-      answer.finish(JSON.stringify(errorResponse(request.id, ErrorCode.InternalError, 'The MCP server is busy: every child is serving an interactive call and the queue is full; retry later')), 200)
+      const why = this.#closed ? 'the proxy is shutting down' : 'every child is serving an interactive call, and none was free in time (or the queue is full)'
+      answer.finish(JSON.stringify(errorResponse(request.id, ErrorCode.InternalError, `The MCP server is busy: ${why}; retry later`)), 200)
       return
     }
     const call = new InteractiveCall(request, client, pooled, answer, this)
@@ -123,6 +138,8 @@ export class Interactions implements InteractiveHost {
       expiresAt: Date.now() + this.#options.inputTtlMs,
     })
     call.parkedUntil = Date.now() + this.#options.inputTtlMs
+    // The child's call waits as long as the client may take to answer, not the request timeout.
+    call.pooled.child.extend(call, call.id, this.#options.inputTtlMs)
     this.#parked.set(handle, call)
     this.#handles.set(call, handle)
     while (this.#parked.size > this.#options.maxParked) {
@@ -143,9 +160,20 @@ export class Interactions implements InteractiveHost {
   release(call: InteractiveCall, pooled: PooledChild, afterCancel: boolean): void {
     if (pooled.holder !== call) return
     if (!afterCancel) return this.#pool.release(pooled)
-    // The child may still say something about the cancelled call: nobody else holds it meanwhile.
-    pooled.holder = { id: null }
-    setTimeout(() => this.#pool.release(pooled), SETTLE_MS).unref()
+    // The child may still work on the cancelled call: nobody else holds it until it has been quiet.
+    pooled.holder = QUARANTINE
+    const since = Date.now()
+    const check = (): void => {
+      if (pooled.holder !== QUARANTINE) return
+      const now = Date.now()
+      if (now - pooled.lastHeard >= SETTLE_MS) return this.#pool.release(pooled)
+      if (now - since >= MAX_QUARANTINE_MS && pooled !== this.#options.primary) {
+        this.#options.logger.warn({ childPid: pooled.child.pid }, 'a child kept asking for a cancelled 2026-07-28 call; stopped instead of reused')
+        return this.#pool.forget(pooled)
+      }
+      setTimeout(check, SETTLE_MS).unref()
+    }
+    setTimeout(check, SETTLE_MS).unref()
   }
 
   /** Give up every parked call (the proxy stops), refuse waiters, stop the extra children. */
@@ -166,6 +194,8 @@ export class Interactions implements InteractiveHost {
     const call = this.#parked.get(opened.handle)
     if (!call || this.#closed) return refuse('it was already used, or the call it belongs to ended')
     this.unpark(call)
+    // From here the call follows the child again, under the request timeout.
+    call.pooled.child.extend(call, call.id, this.#options.queueTimeoutMs)
     call.resume(request, answer)
   }
 

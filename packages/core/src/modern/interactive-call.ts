@@ -1,8 +1,9 @@
 import { ErrorCode, errorResponse } from '../jsonrpc/errors.js'
 import type { JsonRpcId, JsonRpcMessage, JsonRpcRequest } from '../jsonrpc/schemas.js'
 import type { TapScope } from '../tap/tap.js'
+import { trySerialize } from '../jsonrpc/serialize.js'
 import type { UpstreamCaller } from '../upstream/upstream.js'
-import { abandonedAnswer, covers, inputKeys, INPUT_KEY_META, isInputMethod, mergeRequirements, requiredCapability, toInputRequest, validateInputResponse, type InputMethod } from './input-requests.js'
+import { abandonedAnswer, covers, inputKeys, INPUT_KEY_META, MAX_INPUT_KEY_LENGTH, isInputMethod, mergeRequirements, requiredCapability, toInputRequest, validateInputResponse, type InputMethod } from './input-requests.js'
 import type { PooledChild } from './lease-pool.js'
 import { SERVER_INFO_META_KEY } from './meta-keys.js'
 import { finalAnswer, logLevelIndex, wantsLog, type CallContext, type ModernAnswer } from './modern-call.js'
@@ -36,6 +37,15 @@ type Phase = 'running' | 'parked' | 'done'
 const MAX_ASKS = 32
 /** A round closes at most this long after its first request, however often the child keeps asking. */
 const MAX_GATHER_MS = 250
+/** Characters of a final answer a parked call keeps for its retry. */
+const MAX_KEPT_RESULT = 8 * 1024 * 1024
+
+// What a retry gets instead of a final answer too large to keep while parked.
+function tooLargeToKeep(message: JsonRpcMessage): { message: JsonRpcMessage; text: string } {
+  const id = 'id' in message && message.id !== null ? message.id : 0
+  const error = errorResponse(id, ErrorCode.InternalError, 'The MCP server finished while the call waited for input, with an answer too large to keep for the retry')
+  return { message: error, text: JSON.stringify(error) }
+}
 
 /**
  * A 2026-07-28 `tools/call`, `prompts/get` or `resources/read` that holds a child alone, so every request
@@ -67,7 +77,7 @@ export class InteractiveCall implements UpstreamCaller {
   /** Asks sent to the client and not answered yet, by key. */
   #pending = new Map<string, ChildAsk>()
   /** Answers a fresh call brought along (`inputResponses` without a state), used when the child asks under that key. */
-  #preAnswers: Record<string, unknown>
+  #preAnswers: Map<string, unknown>
   /** The child's final answer while parked: the retry gets it. */
   #final: { message: JsonRpcMessage; text: string } | undefined
   /** When the parked round expires (ms since epoch). */
@@ -75,7 +85,6 @@ export class InteractiveCall implements UpstreamCaller {
 
   constructor(request: JsonRpcRequest, envelope: { capabilities: Record<string, unknown>; logLevel: string | undefined; principal: string }, pooled: PooledChild, answer: ModernAnswer, host: InteractiveHost) {
     this.id = request.id
-    this.request = request
     this.principal = envelope.principal
     this.scope = { ...host.context.scope, principal: envelope.principal }
     this.pooled = pooled
@@ -83,8 +92,11 @@ export class InteractiveCall implements UpstreamCaller {
     this.#capabilities = envelope.capabilities
     this.#logLevel = logLevelIndex(envelope.logLevel)
     this.#answerId = request.id
-    const inputResponses = (request.params as { inputResponses?: unknown } | undefined)?.inputResponses
-    this.#preAnswers = typeof inputResponses === 'object' && inputResponses !== null && !Array.isArray(inputResponses) ? (inputResponses as Record<string, unknown>) : {}
+    const params = request.params as { inputResponses?: unknown } | undefined
+    const inputResponses = params?.inputResponses
+    this.#preAnswers = new Map(typeof inputResponses === 'object' && inputResponses !== null && !Array.isArray(inputResponses) ? Object.entries(inputResponses) : [])
+    // Kept while the call lives (maybe parked for minutes): without the answers it brought along.
+    this.request = params && 'inputResponses' in params ? { ...request, params: { ...params, inputResponses: undefined } } : request
     this.#attach(answer)
   }
 
@@ -111,8 +123,9 @@ export class InteractiveCall implements UpstreamCaller {
     }
     this.#clearQuiet()
     if (this.#phase === 'parked') {
-      // The child finished (or timed out) while its asks waited: the retry gets this answer.
-      this.#final = { message, text }
+      // The child finished (or timed out) while its asks waited: the retry gets this answer (bounded: a
+      // parked call must not hold a huge result for minutes).
+      this.#final = text.length <= MAX_KEPT_RESULT ? { message, text } : tooLargeToKeep(message)
       this.#answerPendingAsAbandoned('cancelled')
       this.#host.release(this, this.pooled, false)
       return
@@ -128,10 +141,15 @@ export class InteractiveCall implements UpstreamCaller {
   /** The child sent a request to its client during this call. */
   ask(childId: JsonRpcId, method: string, params: unknown): boolean {
     if (this.#phase === 'done' || !isInputMethod(method)) return false
+    // A request nested too deeply to be written again is refused here, before it can reach a timer.
+    if (trySerialize(params) === undefined) {
+      this.pooled.child.answerChild(errorResponse(childId, ErrorCode.InvalidRequest, 'The request for input is nested too deeply to forward'))
+      return true
+    }
     const hint = hintOf(params)
-    const pre = hint === undefined ? undefined : this.#preAnswers[hint]
+    const pre = hint === undefined ? undefined : this.#preAnswers.get(hint)
     if (pre !== undefined && hint !== undefined) {
-      delete this.#preAnswers[hint]
+      this.#preAnswers.delete(hint)
       const checked = validateInputResponse(method, pre)
       if (checked.ok) {
         this.pooled.child.answerChild({ jsonrpc: '2.0', id: childId, result: checked.result })
@@ -181,7 +199,7 @@ export class InteractiveCall implements UpstreamCaller {
     const responses = inputResponses as Record<string, unknown>
     const answers: Array<{ ask: ChildAsk; result: Record<string, unknown> }> = []
     for (const ask of this.#pending.values()) {
-      if (!(ask.key in responses)) continue
+      if (!Object.hasOwn(responses, ask.key)) continue
       const checked = validateInputResponse(ask.method, responses[ask.key])
       if (!checked.ok) return this.#failInvalid(ask.key, checked.reason)
       answers.push({ ask, result: checked.result })
@@ -221,6 +239,18 @@ export class InteractiveCall implements UpstreamCaller {
   #closeRound(): void {
     this.#quiet = undefined
     if (this.#phase !== 'running') return
+    try {
+      this.#closeRoundNow()
+    } catch (error) {
+      // A timer must never throw (it would end the process): the call fails alone.
+      this.#reply(JSON.stringify(errorResponse(this.#answerId, ErrorCode.InternalError, `The request for input could not be forwarded: ${(error as Error).message}`)), 200)
+      this.expire('the request for input could not be forwarded')
+    }
+  }
+
+  #closeRoundNow(): void {
+    // The child withdrew everything it asked: nothing to ask, the call goes on.
+    if (this.#gathering.length === 0 && this.#pending.size === 0) return
     const gathered = this.#gathering
     this.#gathering = []
     const keys = inputKeys(gathered.map((ask) => ({ method: ask.method, params: ask.params })), new Set(this.#pending.keys()))
@@ -254,7 +284,9 @@ export class InteractiveCall implements UpstreamCaller {
     this.#phase = 'parked'
     const requestState = this.#host.park(this)
     const result = { resultType: 'input_required', inputRequests, requestState, _meta: { [SERVER_INFO_META_KEY]: this.#host.context.serverInfo } }
-    this.#reply(JSON.stringify({ jsonrpc: '2.0', id: this.#answerId, result }), 200)
+    const text = trySerialize({ jsonrpc: '2.0', id: this.#answerId, result })
+    if (text === undefined) throw new Error('it is nested too deeply')
+    this.#reply(text, 200)
   }
 
   // --- helpers
@@ -310,5 +342,5 @@ export class InteractiveCall implements UpstreamCaller {
 function hintOf(params: unknown): string | undefined {
   const meta = (params as { _meta?: Record<string, unknown> } | undefined)?._meta
   const hint = meta?.[INPUT_KEY_META]
-  return typeof hint === 'string' && hint !== '' ? hint : undefined
+  return typeof hint === 'string' && hint !== '' && hint.length <= MAX_INPUT_KEY_LENGTH ? hint : undefined
 }

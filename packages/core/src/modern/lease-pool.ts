@@ -11,6 +11,8 @@ export class PooledChild {
   readonly child: SharedChild
   holder: LeaseHolder | undefined
   idleSince = Date.now()
+  /** When the child last sent a message that answers no request (an ask, a log, a notification). */
+  lastHeard = 0
 
   /** `make` builds the child, knowing the PooledChild it belongs to (its messages name their child). */
   constructor(make: (self: PooledChild) => SharedChild) {
@@ -80,8 +82,8 @@ export class LeasePool {
   }
 
   /** A child held by `holder` alone until `release`; undefined when the queue is full or the wait timed out. */
-  async acquire(holder: LeaseHolder): Promise<PooledChild | undefined> {
-    if (this.#closed) return undefined
+  async acquire(holder: LeaseHolder, signal?: AbortSignal): Promise<PooledChild | undefined> {
+    if (this.#closed || signal?.aborted) return undefined
     const free = this.#children.find((c) => c.holder === undefined && c.child.state === 'up')
     if (free) return this.#lease(free, holder)
     if (this.size < this.#options.maxChildren) {
@@ -101,24 +103,26 @@ export class LeasePool {
       }
     }
     if (this.#queue.length >= this.#options.maxQueued) return undefined
-    const waiting = this.#wait(holder)
+    const waiting = this.#wait(holder, signal)
     // Queued first, so the child a reclaim frees goes to the longest waiter.
     if (this.#queue.length > this.#children.filter((c) => c.holder === undefined).length) this.#options.reclaim?.()
     return waiting
   }
 
-  #wait(holder: LeaseHolder): Promise<PooledChild | undefined> {
+  // Wait in the queue until a child is released, the wait times out, or the caller gives up (its client left).
+  #wait(holder: LeaseHolder, signal: AbortSignal | undefined): Promise<PooledChild | undefined> {
     return new Promise((resolve) => {
-      const waiter: Waiter = {
-        holder,
-        resolve,
-        timer: setTimeout(() => {
-          this.#queue.splice(this.#queue.indexOf(waiter), 1)
-          resolve(undefined)
-        }, this.#options.queueTimeoutMs),
+      const leave = (): void => {
+        const index = this.#queue.indexOf(waiter)
+        if (index === -1) return
+        this.#queue.splice(index, 1)
+        clearTimeout(waiter.timer)
+        resolve(undefined)
       }
+      const waiter: Waiter = { holder, resolve, timer: setTimeout(leave, this.#options.queueTimeoutMs) }
       waiter.timer.unref()
       this.#queue.push(waiter)
+      signal?.addEventListener('abort', leave, { once: true })
     })
   }
 

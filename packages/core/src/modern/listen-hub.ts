@@ -41,6 +41,10 @@ export interface ListenChild {
 
 /** The SDK's limit on concurrent listen streams. */
 export const DEFAULT_MAX_LISTEN_STREAMS = 1024
+/** Resource URIs one listen may subscribe to (each is a `resources/subscribe` on the child, in one queue). */
+export const MAX_URIS_PER_LISTEN = 256
+/** Longest resource URI a listen may name. */
+const MAX_URI_LENGTH = 8192
 
 type ListChangedBit = 'toolsListChanged' | 'promptsListChanged' | 'resourcesListChanged'
 
@@ -190,7 +194,9 @@ export class ListenHub {
       return refuse(sink, id, ErrorCode.InternalError, 'Subscription limit reached')
     }
     const filter = filterOf(params)
-    if (filter === undefined) return refuse(sink, id, ErrorCode.InvalidParams, "Invalid params: 'notifications' is required and must be a valid SubscriptionFilter")
+    if (filter === undefined) {
+      return refuse(sink, id, ErrorCode.InvalidParams, `Invalid params: 'notifications' is required and must be a valid SubscriptionFilter (at most ${MAX_URIS_PER_LISTEN} resource URIs)`)
+    }
 
     const stream = new ListenStream(id, sink, child.serverInfo)
     this.#streams.add(stream)
@@ -294,7 +300,9 @@ export function filterOf(params: unknown): SubscriptionFilter | undefined {
     if (filter[bit] !== undefined && typeof filter[bit] !== 'boolean') return undefined
   }
   const uris = filter.resourceSubscriptions
-  if (uris !== undefined && !(Array.isArray(uris) && uris.every((uri) => typeof uri === 'string'))) return undefined
+  if (uris !== undefined && !(Array.isArray(uris) && uris.length <= MAX_URIS_PER_LISTEN && uris.every((uri) => typeof uri === 'string' && uri.length <= MAX_URI_LENGTH))) {
+    return undefined
+  }
   return filter as SubscriptionFilter
 }
 

@@ -1,3 +1,4 @@
+import { ErrorCode, errorResponse } from '../jsonrpc/errors.js'
 import type { JsonRpcId, JsonRpcMessage, JsonRpcNotification } from '../jsonrpc/schemas.js'
 import { trySerialize } from '../jsonrpc/serialize.js'
 import type { StreamSink } from '../session/stream-sink.js'
@@ -52,4 +53,10 @@ export function relayToSubscription(message: JsonRpcNotification, upstream: Upst
   const text = trySerialize(restored)
   if (text !== undefined) request.caller.deliver(restored, text)
   return true
+}
+
+/** Past the cap on listen streams: an in-band -32603 on the stream, then its end. */
+export function refuseListen(id: JsonRpcId, sink: StreamSink): void {
+  sink.send(undefined, JSON.stringify(errorResponse(id, ErrorCode.InternalError, 'Subscription limit reached')), 'response')
+  sink.end()
 }

@@ -29,16 +29,26 @@ export interface CallContext {
   cache: CacheDefaults
   /** Whose requests these are, for the tap. */
   scope: TapScope
+  /** The child's capabilities (a -32601 for a method it advertises is not a 404). */
+  capabilities: Record<string, unknown>
   /** The child speaks 2026-07-28 itself: its answers pass through as they are (only the id restored). */
   passThrough: boolean
 }
 
 // The HTTP status of a final error while nothing was written: the ladder's codes keep their 400, an
 // unknown method is 404, any other error is a 200 with the error in-band (as the SDK answers).
-function statusOf(code: number): number {
-  if (code === ErrorCode.MethodNotFound) return 404
+function statusOf(code: number, method?: string, capabilities: Record<string, unknown> = {}): number {
+  if (code === ErrorCode.MethodNotFound) return advertises(capabilities, method) ? 200 : 404
   if (code === ErrorCode.HeaderMismatch || code === ErrorCode.MissingClientCapability || code === ErrorCode.UnsupportedProtocolVersion) return 400
   return 200
+}
+
+/** Methods a server has when it advertises their capability: its -32601 for one of them is an error of the call, not a missing method. */
+const METHOD_CAPABILITY: Readonly<Record<string, string>> = { 'tools/call': 'tools', 'prompts/get': 'prompts', 'resources/read': 'resources' }
+
+function advertises(capabilities: Record<string, unknown>, method: string | undefined): boolean {
+  const capability = method === undefined ? undefined : METHOD_CAPABILITY[method]
+  return capability !== undefined && typeof capabilities[capability] === 'object' && capabilities[capability] !== null
 }
 
 /**
@@ -47,10 +57,10 @@ function statusOf(code: number): number {
  */
 export function finalAnswer(request: JsonRpcRequest, id: JsonRpcId, message: JsonRpcMessage, text: string, context: CallContext): { text: string; status: number } {
   const { method, params } = request
-  if (context.passThrough && id === request.id) return { text, status: 'error' in message ? statusOf(message.error.code) : 200 }
+  if (context.passThrough && id === request.id) return { text, status: 'error' in message ? statusOf(message.error.code, method, context.capabilities) : 200 }
   if ('error' in message) {
     const { error } = context.passThrough ? { error: message.error } : errorForModern(method, params, message.error)
-    return serialized({ jsonrpc: '2.0', id, error }, statusOf(error.code), id)
+    return serialized({ jsonrpc: '2.0', id, error }, statusOf(error.code, method, context.capabilities), id)
   }
   const result = (message as { result: unknown }).result
   if (typeof result !== 'object' || result === null || Array.isArray(result)) {

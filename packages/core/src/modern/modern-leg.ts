@@ -14,7 +14,7 @@ import { INTERACTIVE_METHODS, Interactions, type ClientView } from './interactio
 import { PooledChild } from './lease-pool.js'
 import { ModernCall, type CallContext, type ModernAnswer } from './modern-call.js'
 import { ToolCatalog } from './tool-catalog.js'
-import { ListenRelay, relayToSubscription } from './listen-relay.js'
+import { ListenRelay, refuseListen, relayToSubscription } from './listen-relay.js'
 import { probeEra, proxyEnvelope, type ServerEra } from './probe.js'
 import { discoverResult, requestForChild, serverInfoOf, type CacheDefaults, type ServerInfo } from './translate.js'
 
@@ -86,6 +86,8 @@ export class ModernLeg implements ServingMode {
   #logger: Logger
   #started: Promise<void> | undefined
   #closed = false
+  /** Listen streams passed through to a 2026 child. */
+  #relays = 0
   /** MRTR: leases, parked rounds, retries (for a 2025 child with interactive translation on). */
   #interactions: Interactions | undefined
 
@@ -142,8 +144,10 @@ export class ModernLeg implements ServingMode {
       this.#tools.invalidate()
     })
     this.#child = primary.child
-    await primary.child.start()
+    // Before the first start: a first start that fails (and is retried by the restart policy) must not
+    // leave the leg without MRTR for good.
     if (era === 'legacy' && this.#options.interactive === 'translate') this.#interactions = this.#interactionsOver(primary)
+    await primary.child.start()
   }
 
   #interactionsOver(primary: PooledChild): Interactions {
@@ -152,7 +156,13 @@ export class ModernLeg implements ServingMode {
       primary,
       spawn: async () => {
         const extra: PooledChild = this.#pooledChild('legacy', 'modern-extra', () => this.#interactions?.forget(extra))
-        await extra.child.start()
+        try {
+          await extra.child.start()
+        } catch (error) {
+          // Never restarted on its own: an extra that cannot start is stopped for good.
+          await extra.child.close()
+          throw error
+        }
         return extra
       },
       maxChildren: options.maxChildren,
@@ -163,7 +173,7 @@ export class ModernLeg implements ServingMode {
       maxParked: options.maxParked,
       requestStateKey: options.requestStateKey,
       instance: options.instance,
-      context: this.#context(),
+      context: () => this.#context(),
       logger: options.logger,
     })
   }
@@ -191,7 +201,8 @@ export class ModernLeg implements ServingMode {
 
   #context(principal?: string): CallContext {
     const scope = { era: 'modern' as const, protocolVersion: MODERN_PROTOCOL_VERSION, ...(principal === undefined ? {} : { principal }) }
-    return { serverInfo: this.#serverInfo(), cache: this.#options.cache, passThrough: this.#passThrough, scope }
+    const capabilities = (this.#child?.initializeResult?.capabilities ?? {}) as Record<string, unknown>
+    return { serverInfo: this.#serverInfo(), cache: this.#options.cache, passThrough: this.#passThrough, scope, capabilities }
   }
 
   health(): Health {
@@ -208,6 +219,7 @@ export class ModernLeg implements ServingMode {
    * interactive one (with MRTR on) leases a child and may answer `input_required`; its retry resumes it.
    */
   call(request: JsonRpcRequest, client: ClientView, answer: ModernAnswer): Promise<void> | void {
+    if (!answer.open) return // the client left while the request waited (for the child, or the tool catalog)
     if (this.#interactions && INTERACTIVE_METHODS.has(request.method)) return this.#interactions.call(request, client, answer)
     const child = this.#child
     const call = new ModernCall(request, client.logLevel, answer, this.#context(client.principal))
@@ -233,12 +245,17 @@ export class ModernLeg implements ServingMode {
   /** Serve `subscriptions/listen`: the stream stays open until the client closes it or the child ends. */
   async listen(request: JsonRpcRequest, sink: StreamSink): Promise<void> {
     const child = this.#child
+    if (!sink.open) return
     if (this.#passThrough && child) {
+      if (this.#relays >= this.#options.maxListenStreams) return refuseListen(request.id, sink)
       const relay = new ListenRelay(request.id, sink)
+      this.#relays++
       sink.onClose(() => {
+        this.#relays--
         if (!relay.done) child.cancel(relay, request.id, 'The client closed the stream')
       })
-      return child.request(relay, request)
+      // A listen lasts as long as the client wants it: no request timeout.
+      return child.request(relay, request, undefined, Infinity)
     }
     const capabilities = (child?.initializeResult?.capabilities ?? {}) as Record<string, unknown>
     return this.#hub.open(request.id, request.params, sink, { capabilities, serverInfo: this.#serverInfo() })
@@ -269,6 +286,7 @@ export class ModernLeg implements ServingMode {
   // the tool catalog); a log goes to the one call in flight if it asked for that level; a request gets
   // an answer from the proxy, since a 2026 client is never asked mid-call by a shared child.
   #unrouted(pooled: PooledChild, message: JsonRpcRequest | JsonRpcNotification, text: string, upstream: Upstream): void {
+    pooled.lastHeard = Date.now()
     const holder = this.#interactions?.holderOf(pooled)
     if ('id' in message) {
       if (holder?.ask(message.id, message.method, message.params)) return

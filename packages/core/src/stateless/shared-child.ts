@@ -130,14 +130,14 @@ export class SharedChild implements Backend, ServingMode {
   }
 
   /** Send one request; its answer goes to `caller` (an error at once while the child is not up). */
-  request(caller: UpstreamCaller, message: JsonRpcRequest, text?: string): void {
+  request(caller: UpstreamCaller, message: JsonRpcRequest, text?: string, timeoutMs?: number): void {
     const current = this.#current
     if (this.state !== 'up' || !current) {
       const error = errorResponse(message.id, ErrorCode.InternalError, `The MCP server is ${this.state}; retry shortly`)
       caller.deliver(error, JSON.stringify(error))
       return
     }
-    current.upstream.request(caller, message, text)
+    current.upstream.request(caller, message, text, timeoutMs)
   }
 
   /** Give up a request of `caller` (its client went away): the child is told with its own id. */
@@ -148,6 +148,11 @@ export class SharedChild implements Backend, ServingMode {
   /** Answer a request the child sent, for the proxy itself (a relayed client's answer goes through `forward`). */
   answerChild(response: JsonRpcResponse): void {
     this.#current?.upstream.respond(response)
+  }
+
+  /** Give a request of `caller` `ms` more from now before it times out. */
+  extend(caller: UpstreamCaller, id: JsonRpcId, ms: number): void {
+    this.#current?.upstream.extend(caller, id, ms)
   }
 
   health(): Health {

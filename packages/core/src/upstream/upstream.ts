@@ -51,6 +51,8 @@ interface Pending {
   hardDeadline: number
   /** The tool, prompt or resource it names (kept only while the tap listens). */
   target: string | undefined
+  /** UTF-8 bytes of the request line written to the child (counted only while the tap listens). */
+  requestBytes: number | undefined
 }
 
 /** Why the Upstream stopped; every request in flight is answered with this. */
@@ -140,6 +142,7 @@ export class Upstream {
       deadline: now + timeout,
       hardDeadline: now + Math.max(timeout, this.#options.maxRequestTimeoutMs),
       target: tap?.active ? targetOf(message) : undefined,
+      requestBytes: tap?.active ? Buffer.byteLength(out) : undefined,
     }
     this.#pending.set(upstreamId, entry)
     if (upstreamToken !== undefined) this.#tokens.set(upstreamToken, entry)
@@ -151,6 +154,22 @@ export class Upstream {
     }
     if (tap?.active) tap.emit({ type: 'to-child', message, scope: caller.scope })
     this.#arm(entry.deadline)
+  }
+
+  /**
+   * Give a request of `caller` `ms` more from now before it times out (a call parked while its client
+   * decides takes as long as the client may). False when it is not in flight.
+   */
+  extend(caller: UpstreamCaller, id: JsonRpcId, ms: number): boolean {
+    for (const entry of this.#pending.values()) {
+      if (entry.caller !== caller || entry.originalId !== id) continue
+      entry.deadline = Date.now() + ms
+      entry.hardDeadline = Math.max(entry.hardDeadline, entry.deadline)
+      // Later than before needs nothing (the sweep re-arms); earlier arms the timer sooner.
+      this.#arm(entry.deadline)
+      return true
+    }
+    return false
   }
 
   /** The caller and own id of the request in flight under the child's id `upstreamId` (what a 2026 child's notifications name). */
@@ -277,7 +296,7 @@ export class Upstream {
       return
     }
     this.#forget(entry)
-    this.#done(entry, 'error' in message ? 'error' : 'ok', 'error' in message ? message.error.code : undefined)
+    this.#done(entry, 'error' in message ? 'error' : 'ok', 'error' in message ? message.error.code : undefined, text)
     if (entry.originalId === entry.upstreamId && text !== undefined) return entry.caller.deliver(message, text)
     const restored = { ...message, id: entry.originalId } as JsonRpcResponse
     const restoredText = trySerialize(restored)
@@ -363,12 +382,14 @@ export class Upstream {
     return id
   }
 
-  // A request left the Upstream: the tap hears how, and how long it took.
-  #done(entry: Pending, outcome: RequestOutcome, errorCode: number | undefined): void {
+  // A request left the Upstream: the tap hears how, how long it took, and the sizes of the request and
+  // of the child's answer line (`answer`, when one came).
+  #done(entry: Pending, outcome: RequestOutcome, errorCode: number | undefined, answer?: string): void {
     const tap = this.#options.tap
     if (!tap?.active) return
-    const { method, target, originalId: id, caller } = entry
-    tap.emit({ type: 'request-done', method, target, id, durationMs: Date.now() - entry.started, outcome, errorCode, scope: caller.scope })
+    const { method, target, originalId: id, caller, requestBytes } = entry
+    const answerBytes = answer === undefined ? undefined : Buffer.byteLength(answer)
+    tap.emit({ type: 'request-done', method, target, id, durationMs: Date.now() - entry.started, outcome, errorCode, requestBytes, answerBytes, scope: caller.scope })
   }
 
   #forget(entry: Pending): void {

@@ -8,7 +8,10 @@ export class Connection {
 
   constructor(res: ServerResponse) {
     this.res = res
-    res.once('close', () => this.closed())
+    // A client that left before this answer was made (while the route awaited something) is gone already:
+    // 'close' was emitted before anyone listened.
+    if (res.destroyed || res.closed) this.#open = false
+    else res.once('close', () => this.closed())
   }
 
   get open(): boolean {
