@@ -34,6 +34,10 @@ export type TapEvent =
       outcome: RequestOutcome
       /** The JSON-RPC error code of a failed request. */
       errorCode: number | undefined
+      /** UTF-8 bytes of the request as written to the child (its stdin line, without the newline). */
+      requestBytes: number | undefined
+      /** UTF-8 bytes of the child's answer line; undefined when none came (timeout, cancelled, child gone, a batch item). */
+      answerBytes: number | undefined
       scope: TapScope | undefined
     }
   | { type: 'child-spawned'; pid: number | undefined; role: string }
@@ -52,6 +56,8 @@ export type TapEvent =
   | { type: 'events-dropped'; events: number; bytes: number; why: 'slow-client' | 'backlog' }
   /** Bytes of client bodies read and of answers written. */
   | { type: 'bytes'; direction: 'in' | 'out'; bytes: number }
+  /** Events a session's event store let go to stay within its bounds (no longer replayable). */
+  | { type: 'events-evicted'; events: number; bytes: number }
 
 export type TapListener = (event: TapEvent) => void
 
