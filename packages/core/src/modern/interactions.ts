@@ -69,6 +69,8 @@ export class Interactions implements InteractiveHost {
   #parked = new Map<string, InteractiveCall>()
   #handles = new Map<InteractiveCall, string>()
   #sweeper: NodeJS.Timeout
+  /** How often parked calls are checked for expiry. */
+  #sweepEveryMs: number
   #closed = false
 
   constructor(options: InteractionsOptions) {
@@ -84,7 +86,8 @@ export class Interactions implements InteractiveHost {
       reclaim: () => this.#reclaim(),
       logger: options.logger,
     })
-    this.#sweeper = setInterval(() => this.#sweep(), Math.max(20, Math.min(1000, options.inputTtlMs / 4)))
+    this.#sweepEveryMs = Math.max(20, Math.min(1000, options.inputTtlMs / 4))
+    this.#sweeper = setInterval(() => this.#sweep(), this.#sweepEveryMs)
     this.#sweeper.unref()
   }
 
@@ -138,8 +141,10 @@ export class Interactions implements InteractiveHost {
       expiresAt: Date.now() + this.#options.inputTtlMs,
     })
     call.parkedUntil = Date.now() + this.#options.inputTtlMs
-    // The child's call waits as long as the client may take to answer, not the request timeout.
-    call.pooled.child.extend(call, call.id, this.#options.inputTtlMs)
+    // The child's call waits as long as the client may take to answer, not the request timeout; a little
+    // longer, so the expiry is the sweep's (its asks answered "cancel"/timed out, the call cancelled), never
+    // the request timeout's racing it.
+    call.pooled.child.extend(call, call.id, this.#options.inputTtlMs + 2 * this.#sweepEveryMs)
     this.#parked.set(handle, call)
     this.#handles.set(call, handle)
     while (this.#parked.size > this.#options.maxParked) {
