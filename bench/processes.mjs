@@ -24,12 +24,13 @@ function tail(stream, limit = 8192) {
 }
 
 /**
- * Start a long-running process in its own process group. stderr (and stdout,
- * unless `talk` asks for stdin/stdout pipes the caller uses) is drained into a
- * small ring buffer, `child.output()`, for error messages.
+ * Start a long-running process in its own process group, with this process's
+ * environment plus `env`. stderr (and stdout, unless `talk` asks for
+ * stdin/stdout pipes the caller uses) is drained into a small ring buffer,
+ * `child.output()`, for error messages.
  */
-export function spawnTracked(command, args, { cwd, talk = false } = {}) {
-  const child = spawn(command, args, { cwd, stdio: [talk ? 'pipe' : 'ignore', 'pipe', 'pipe'], detached: true })
+export function spawnTracked(command, args, { cwd, env, talk = false } = {}) {
+  const child = spawn(command, args, { cwd, env: env ? { ...process.env, ...env } : process.env, stdio: [talk ? 'pipe' : 'ignore', 'pipe', 'pipe'], detached: true })
   const outTail = talk ? () => '' : tail(child.stdout)
   const errTail = tail(child.stderr)
   child.output = () => `${outTail()}${errTail()}`.trim()

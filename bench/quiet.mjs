@@ -28,7 +28,7 @@ export function createBudget(ms) {
 /** Wait, while the budget lasts, until outside processes use under DISTURBED_PCT of a core. */
 async function waitForQuiet(handle, budget) {
   while (budget.left > 0) {
-    const meter = startOutsideLoadMeter(handle.pids)
+    const meter = startOutsideLoadMeter(handle.allPids ?? handle.pids)
     await sleep(PROBE_MS)
     if (!(meter.stop() > DISTURBED_PCT)) return
     budget.spend(PROBE_MS)

@@ -39,7 +39,7 @@ function systemsTable(results) {
     results.systems.map((s) => [
       s.id,
       s.label,
-      s.status === 'ok' ? 'ok' : `${s.status}: ${s.note}`.replace(/\s+/g, ' ').slice(0, 160),
+      (s.status === 'ok' ? (s.note ? `ok (${s.note})` : 'ok') : `${s.status}: ${s.note}`).replace(/\s+/g, ' ').slice(0, 160),
       auto(s.startupMs),
       s.id === 'direct' ? '—' : mib(s.idleRss?.proxy),
       mib(s.idleRss?.tree),
@@ -98,6 +98,46 @@ function modernTable(results) {
         : [c.cell, c.system, wire, c.workers, auto(c.reqPerSec), ...loopFigures(c), ratio(c.ratios?.ofChildless), ratio(c.ratios?.vsStateless), ratio(c.ratios?.vsMcpProxy)]
     })
   return table(['cell', 'system', 'wire', 'in flight', 'req/s', ...LOOP_HEADER, 'of childless', '× ours-stateless', '× mcp-proxy'], rows)
+}
+
+/**
+ * Each variant (a system with `variantOf`: the same system with metrics or tracing on) next to its base
+ * system in the cells the variant ran: what turning it on costs.
+ */
+function costTable(results) {
+  const variants = results.systems.filter((s) => s.variantOf && s.status === 'ok')
+  const rows = []
+  for (const cellId of new Set(results.cells.filter((c) => variants.some((v) => v.id === c.system)).map((c) => c.cell))) {
+    for (const baseId of new Set(variants.map((v) => v.variantOf))) {
+      const base = results.cells.find((c) => c.system === baseId && c.cell === cellId && !c.failed)
+      const ofBase = (c, pick) => (base && !c.failed ? pick(c) / pick(base) : null)
+      const systems = [baseId, ...variants.filter((v) => v.variantOf === baseId).map((v) => v.id)]
+      for (const id of systems) {
+        const c = results.cells.find((x) => x.system === id && x.cell === cellId)
+        const label = id === baseId ? 'metrics and tracing off' : results.systems.find((s) => s.id === id).label
+        if (!c) rows.push([cellId, id, label, 'did not run', '', '', '', '', '', '', '', '', ''])
+        else if (c.failed) rows.push([cellId, id, label, 'failed', '', '', '', '', '', '', '', c.errors, c.wrong])
+        else {
+          rows.push([
+            cellId,
+            id,
+            label,
+            auto(c.reqPerSec),
+            ratio(ofBase(c, (x) => x.reqPerSec)),
+            num(c.p50Ms, 3),
+            num(c.p99Ms, 3),
+            auto(c.cpuUsPerReq.proxy),
+            ratio(ofBase(c, (x) => x.cpuUsPerReq.proxy)),
+            mib(c.peakRss.proxy),
+            num(c.otherCpuPct, 0),
+            c.errors,
+            c.wrong,
+          ])
+        }
+      }
+    }
+  }
+  return table(['cell', 'system', 'on', 'req/s', 'req/s × off', 'p50 ms', 'p99 ms', 'CPU µs/req proxy', 'CPU × off', 'peak RSS proxy MiB', 'other CPU %', 'errors', 'wrong'], rows)
 }
 
 function sessionsTable(results) {
@@ -184,6 +224,10 @@ export function renderMarkdown(results) {
     '## Opening sessions',
     '',
     sessionsTable(results),
+    '',
+    '## Cost of metrics and tracing',
+    '',
+    results.systems.some((s) => s.variantOf && s.status === 'ok') ? costTable(results) : '- no variant with metrics or tracing ran',
     '',
     '## Targets',
     '',

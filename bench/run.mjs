@@ -78,7 +78,17 @@ function summary(cell, r) {
 
 /** Start one system, measure it idle, run every cell it takes part in against it, stop it. */
 async function benchSystem(system, options, results, budget) {
-  const entry = { id: system.id, label: system.label, group: system.group, modernOnly: Boolean(system.modernOnly), status: 'ok', note: '', startupMs: null, idleRss: null }
+  const entry = {
+    id: system.id,
+    label: system.label,
+    group: system.group,
+    modernOnly: Boolean(system.modernOnly),
+    variantOf: system.variantOf ?? null,
+    status: 'ok',
+    note: '',
+    startupMs: null,
+    idleRss: null,
+  }
   results.systems.push(entry)
   const cells = options.cells.filter((cell) => takesPart(system, cell))
   const reason = cells.length ? system.unavailable() : 'none of the selected workloads applies to it'
@@ -109,6 +119,11 @@ async function benchSystem(system, options, results, budget) {
       const r = await runQuietly(() => runCell(handle, cell, { ...options, wire }), handle, budget)
       results.cells.push({ system: system.id, cell: cell.id, client: cell.client, family: cell.family, era: cell.era ?? null, wire, ...r })
       log(`   ${cell.id.padEnd(15)} ${summary(cell, r)}${r.runs > 1 ? ` (best of ${r.runs} runs: outside load)` : ''}`)
+    }
+    if (handle.stats) {
+      const line = await handle.stats().catch((err) => `stats failed: ${err.message}`)
+      entry.note = entry.note ? `${entry.note}; ${line}` : line
+      log(`   ${line}`)
     }
   } finally {
     await handle.stop()

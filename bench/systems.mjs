@@ -5,11 +5,18 @@
 //   pids()   root pids whose process tree is measured (CPU, RSS)
 //   startupMs  spawn -> ready (health URL answers 200); null for `direct`
 //   stop()   kill the whole process tree
+//   allPids()  (optional) every pid the system brought, measured or not (the
+//              OTLP sink): never counted as outside load
+//   stats()    (optional) a line about the run, shown as the system's note
 // `modern` says how a system takes the modern cells (workloads.mjs): 'modern'
 // = spoken to in 2026-07-28, 'stateless' = the same calls as 2025 stateless
 // requests (for comparison); without it the system skips them. A
-// `modernOnly` system runs nothing else.
-import { existsSync, readFileSync } from 'node:fs'
+// `modernOnly` system runs nothing else. A system with `cells` runs only
+// those; one with `variantOf` is that system with something turned on, and
+// the report puts it next to it (report.mjs, "Cost of metrics and tracing").
+import { execFileSync } from 'node:child_process'
+import { existsSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freePort, spawnTracked, stopTree, waitReady } from './processes.mjs'
@@ -27,11 +34,11 @@ function packageBin(name) {
   return join(dir, typeof bin === 'string' ? bin : bin[name])
 }
 
-/** Spawn an HTTP system and wait until `healthPath` answers 200. */
-async function startHttp({ args, healthPath, mcpPath, kind }) {
+/** Spawn an HTTP system (its environment plus `env`) and wait until `healthPath` answers 200. */
+async function startHttp({ args, healthPath, mcpPath, kind, env }) {
   const port = await freePort()
   const started = performance.now()
-  const child = spawnTracked(NODE, args(port), { cwd: REPO_ROOT })
+  const child = spawnTracked(NODE, args(port), { cwd: REPO_ROOT, env })
   try {
     await waitReady(`http://127.0.0.1:${port}${healthPath}`, child)
   } catch (err) {
@@ -46,20 +53,97 @@ async function startHttp({ args, healthPath, mcpPath, kind }) {
   }
 }
 
+/** Our systems never inherit OTEL_* from the harness (with OTEL_EXPORTER_OTLP_ENDPOINT set, the proxy traces). */
+const NO_OTEL = Object.fromEntries(Object.keys(process.env).filter((name) => name.startsWith('OTEL_')).map((name) => [name, undefined]))
+
+const ourArgs = (flags) => (port) => [OUR_CLI, '--host', '127.0.0.1', '--port', String(port), ...flags, '--quiet', '--', NODE, FIXTURE]
+const notBuilt = () => (existsSync(OUR_CLI) ? null : `${OUR_CLI} not built yet (run pnpm build)`)
+
 const ours = (id, label, flags, kind, extra = {}) => ({
   id,
   label,
   group: 'ours',
   ...extra,
-  unavailable: () => (existsSync(OUR_CLI) ? null : `${OUR_CLI} not built yet (run pnpm build)`),
-  start: () =>
-    startHttp({
-      kind,
-      healthPath: '/ping',
-      mcpPath: kind === 'sse' ? '/sse' : '/mcp',
-      args: (port) => [OUR_CLI, '--host', '127.0.0.1', '--port', String(port), ...flags, '--quiet', '--', NODE, FIXTURE],
-    }),
+  unavailable: notBuilt,
+  start: () => startHttp({ kind, healthPath: '/ping', mcpPath: kind === 'sse' ? '/sse' : '/mcp', args: ourArgs(flags), env: NO_OTEL }),
 })
+
+/** Why the built CLI cannot run with `flags` (it does not list them in --help yet), or null. */
+function lacksFlags(flags) {
+  const missing = notBuilt()
+  if (missing) return missing
+  let help
+  try {
+    help = execFileSync(NODE, [OUR_CLI, '--help'], { encoding: 'utf8', timeout: 10_000 })
+  } catch (err) {
+    return `${OUR_CLI} --help failed: ${err.message}`
+  }
+  const absent = flags.filter((flag) => !new RegExp(`(^|[\\s,])${flag}([\\s,]|$)`, 'm').test(help))
+  return absent.length ? `the built CLI has no ${absent.join(', ')} flag (see its --help)` : null
+}
+
+/** The OTLP sink (otlp-sink.mjs) on a free port, ready. */
+async function startSink() {
+  const port = await freePort()
+  const child = spawnTracked(NODE, [join(BENCH_DIR, 'otlp-sink.mjs'), '--port', String(port)], { cwd: REPO_ROOT })
+  try {
+    await waitReady(`http://127.0.0.1:${port}/ping`, child)
+  } catch (err) {
+    await stopTree(child.pid)
+    throw err
+  }
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid, stop: () => stopTree(child.pid) }
+}
+
+/** The audit log of the audit variant: a file in the OS temp dir, removed when the system stops. */
+const AUDIT_FILE = join(tmpdir(), `mcp-proxy-bench-audit-${process.pid}.log`)
+
+/**
+ * `ours-stream` with one observability feature turned on, for what it costs: the same flags plus
+ * `flags`, in `cells` only. With `otel` the spans go to a local OTLP sink started beside the proxy
+ * (OTEL_EXPORTER_OTLP_ENDPOINT); the sink is not measured, neither as the proxy nor as outside load.
+ * With `audit` the proxy writes its audit log to AUDIT_FILE.
+ */
+const observed = (id, label, flags, { cells, otel = false, audit = false }) => {
+  const all = [...flags, ...(audit ? ['--audit-log', AUDIT_FILE] : [])]
+  const args = ourArgs(['--server', 'stream', '--warm-children', '50', ...all])
+  return {
+    id,
+    label,
+    group: 'ours',
+    variantOf: 'ours-stream',
+    cells,
+    unavailable: () => lacksFlags(all.filter((word) => word.startsWith('--'))),
+    start: async () => {
+      const sink = otel ? await startSink() : undefined
+      let proxy
+      try {
+        const env = sink ? { ...NO_OTEL, OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_SERVICE_NAME: 'mcp-proxy-bench' } : NO_OTEL
+        proxy = await startHttp({ kind: 'stream', healthPath: '/ping', mcpPath: '/mcp', args, env })
+      } catch (err) {
+        await sink?.stop()
+        throw err
+      }
+      const stats = async () => {
+        if (sink) {
+          const { requests, bytes } = await (await fetch(`${sink.url}/stats`)).json()
+          return `OTLP sink received ${requests} POSTs, ${(bytes / 2 ** 20).toFixed(1)} MiB`
+        }
+        if (audit) return `audit log: ${readFileSync(AUDIT_FILE, 'utf8').split('\n').length - 1} lines`
+        return ''
+      }
+      return {
+        ...proxy,
+        ...(sink ? { allPids: () => [...proxy.pids(), sink.pid] } : {}),
+        ...(sink || audit ? { stats } : {}),
+        stop: async () => {
+          await Promise.all([proxy.stop(), sink?.stop()])
+          if (audit) rmSync(AUDIT_FILE, { force: true })
+        },
+      }
+    },
+  }
+}
 
 /** In run order. `group` decides the role in ratios: limit, ours or peer. */
 export const SYSTEMS = [
@@ -95,6 +179,10 @@ export const SYSTEMS = [
   // Default flags: the 2026-07-28 leg is on, its shared child is spawned on the first modern request.
   ours('ours-modern', 'this proxy, 2026-07-28 modern leg (default flags)', [], 'stream', { modern: 'modern', modernOnly: true }),
   ours('ours-sse', 'this proxy, legacy HTTP+SSE', ['--server', 'sse', '--warm-children', '50'], 'sse'),
+  // The cost of observability: ours-stream (metrics and tracing off) with metrics on, then both on.
+  observed('ours-stream-metrics', 'ours-stream + --metrics', ['--metrics'], { cells: ['light-echo-f8'] }),
+  observed('ours-stream-metrics-otel', 'ours-stream + --metrics --otel (OTLP to a local sink)', ['--metrics', '--otel'], { cells: ['light-echo-f8'], otel: true }),
+  observed('ours-stream-audit', 'ours-stream + --audit-log (a file in the temp dir)', [], { cells: ['light-echo-f8'], audit: true }),
   {
     id: 'mcp-proxy',
     label: 'mcp-proxy 6.7.19 (/mcp)',

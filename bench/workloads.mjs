@@ -46,8 +46,12 @@ export function selectCells(tokens) {
   return CELLS.filter((cell) => tokens.some((t) => t === cell.id || t === cell.family || t === cell.client || t === cell.era))
 }
 
-/** Whether `system` runs `cell`: modern cells need a system that says how it takes them; a modern-only system runs nothing else. */
+/**
+ * Whether `system` runs `cell`: a system with `cells` runs those only; modern cells need a system that
+ * says how it takes them; a modern-only system runs nothing else.
+ */
 export function takesPart(system, cell) {
+  if (system.cells) return system.cells.includes(cell.id)
   return cell.era === 'modern' ? system.modern !== undefined : !system.modernOnly
 }
 
@@ -148,7 +152,7 @@ async function runLoad(handle, cell, { warmupMs, windowMs, wire }) {
       onWindowStart: () => {
         cpuStart = cpuSeconds(handle.pids())
         clientStart = process.cpuUsage()
-        outside = startOutsideLoadMeter(handle.pids)
+        outside = startOutsideLoadMeter(handle.allPids ?? handle.pids)
         sampler = startRssSampler(handle.pids)
       },
       onWindowEnd: () => {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Writable } from 'node:stream'
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import mcpProxy from '@proxy/fastify-plugin'
@@ -58,9 +59,63 @@ export async function serverOptions(config: RunConfig): Promise<FastifyServerOpt
   }
 }
 
+/** What a metrics registry offers a listener: the text, and its content type. */
+interface MetricsSource {
+  metrics(): Promise<string>
+  readonly contentType: string
+}
+
+/** Host names a browser page on this machine could use (a DNS-rebound name is none of them). */
+const LOOPBACK_HOST = /^(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])(:\d{1,5})?$/i
+
+/**
+ * `--metrics-port`: `GET /metrics` on a listener of its own, 127.0.0.1 only and without the API key (a
+ * scraper on this machine, or a sidecar). Started with the app (a port in use fails the start), closed with it.
+ */
+function serveMetricsOn(app: FastifyInstance, port: number): (registry: MetricsSource) => void {
+  let source: MetricsSource | undefined
+  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    const path = (request.url ?? '').split('?')[0]
+    const host = request.headers.host
+    if (host !== undefined && !LOOPBACK_HOST.test(host)) return void response.writeHead(403).end()
+    if (path !== '/metrics' || !source) return void response.writeHead(404).end()
+    if (request.method !== 'GET' && request.method !== 'HEAD') return void response.writeHead(405, { allow: 'GET, HEAD' }).end()
+    source.metrics().then(
+      (text) => {
+        response.writeHead(200, { 'content-type': source!.contentType, 'cache-control': 'no-store' })
+        response.end(request.method === 'HEAD' ? undefined : text)
+      },
+      (error: unknown) => {
+        app.log.error({ err: error }, 'metrics could not be collected')
+        response.writeHead(500).end()
+      },
+    )
+  })
+  app.addHook('onReady', async () => {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (error: NodeJS.ErrnoException) =>
+        reject(new Error(`cannot serve metrics on 127.0.0.1:${port} (--metrics-port): ${error.code === 'EADDRINUSE' ? 'the port is already in use' : error.message}`, { cause: error })),
+      )
+      server.listen(port, '127.0.0.1', resolve)
+    })
+    const address = server.address()
+    const url = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : port}/metrics`
+    app.log.info({ metrics: url }, `metrics served at ${url}`)
+  })
+  app.addHook('onClose', async () => {
+    if (!server.listening) return
+    server.closeAllConnections()
+    await new Promise((resolve) => server.close(resolve))
+  })
+  return (registry) => {
+    source = registry
+  }
+}
+
 /** Build the app: Fastify with its logger, and the proxy plugin registered with the options given. */
 export async function buildApp(config: RunConfig): Promise<FastifyInstance> {
   const app = Fastify(await serverOptions(config)) as unknown as FastifyInstance
-  await app.register(mcpProxy, config.plugin)
+  const plugin = config.metricsPort === undefined ? config.plugin : { ...config.plugin, onMetricsRegistry: serveMetricsOn(app, config.metricsPort) }
+  await app.register(mcpProxy, plugin)
   return app
 }

@@ -7,7 +7,7 @@ import { buildApp } from './build-app.js'
 import { helpText } from './help.js'
 import { parseArgs, UsageError, type ParseResult, type RunConfig } from './parse-args.js'
 import { exitOnEarlySignals, handleShutdown } from './shutdown.js'
-import { versionText } from './version.js'
+import { versionInfo, versionText } from './version.js'
 
 /** One line on stderr, no stack trace, and the exit code: 2 for usage errors, 1 for runtime ones. */
 function fail(code: 1 | 2, message: string): never {
@@ -41,10 +41,18 @@ function baseUrl(app: FastifyInstance, config: RunConfig): string {
 
 async function start(config: RunConfig, warnings: string[]): Promise<void> {
   const removeEarlyHandlers = exitOnEarlySignals()
+  // The SDK is loaded only when tracing is on, and registered before the plugin makes its first span.
+  const tracing = config.otel ? (await import('./tracing.js')).startTracing(versionInfo().version) : undefined
   let app: FastifyInstance | undefined
   try {
     app = await buildApp(config)
     for (const warning of warnings) app.log.warn(warning)
+    if (tracing) {
+      tracing.logTo(app.log)
+      for (const warning of tracing.warnings) app.log.warn(warning)
+      // Root onClose runs after the plugin's close (children stopped, their spans ended): send what is queued.
+      app.addHook('onClose', () => tracing.shutdown())
+    }
     // ready() spawns the warm children first: a command that cannot be started fails here, not later.
     await app.listen({ host: config.host, port: config.port })
   } catch (error) {
@@ -62,6 +70,7 @@ async function start(config: RunConfig, warnings: string[]): Promise<void> {
   const sse = resolved.sseEndpoint && !resolved.stateless ? base + resolved.sseEndpoint : undefined
   const served = [streamable && `${streamable} (Streamable HTTP)`, sse && `${sse} (HTTP+SSE)`].filter(Boolean).join(', ')
   app.log.info({ streamable, sse, mode: resolved.stateless ? 'stateless' : 'session', command: resolved.command.command }, `MCP proxy ready: ${served}`)
+  if (tracing) app.log.info({ endpoint: tracing.endpoint }, `tracing: spans sent over OTLP/HTTP to ${tracing.endpoint}`)
   if (!isLoopback(config.host) && resolved.apiKey === undefined) {
     app.log.warn(
       { host: config.host },

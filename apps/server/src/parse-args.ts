@@ -24,6 +24,10 @@ export interface RunConfig {
   /** undefined = pretty on a terminal, else json (decided where the terminal is known). */
   logFormat: 'pretty' | 'json' | undefined
   exitOnStdinClose: boolean
+  /** `--metrics-port`: serve the plugin's metrics on 127.0.0.1 at this port (0: a free one) instead of the main port. */
+  metricsPort: number | undefined
+  /** Trace over OTLP/HTTP: `--otel`, or an OTLP endpoint in the environment (the plugin gets `tracing: true`). */
+  otel: boolean
 }
 
 export type ParseResult =
@@ -183,6 +187,16 @@ function parseRoots(raw: string, source: string): NonNullable<McpProxyOptions['r
   throw new UsageError(`${source} takes forward, deny or fixed:<uri,…>, not '${raw}'`)
 }
 
+/**
+ * `--otel` (or `--no-otel`) decides; without it, an OTLP endpoint in the environment turns tracing on, as
+ * it does for an SDK set up by the standard variables. OTEL_SDK_DISABLED=true, the standard off switch, wins.
+ */
+function otelEnabled(flag: boolean | undefined, env: NodeJS.ProcessEnv): boolean {
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return false
+  if (flag !== undefined) return flag
+  return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim())
+}
+
 /** `Invalid … options: /maxSessions must be …` → `--max-sessions must be …` (or the variable it came from). */
 function explainPluginError(error: Error, sources: Map<string, string>): UsageError {
   const detail = error.message.replace(/^Invalid @proxy\/fastify-plugin options: /, '')
@@ -253,6 +267,19 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Pars
   const quiet = get<boolean>('quiet') ?? false
   if (verbose && quiet) throw new UsageError('--verbose and --quiet exclude each other')
 
+  const otel = otelEnabled(get<boolean>('otel'), env)
+  if (otel) plugin.tracing = true
+
+  const metricsPort = get<number>('metrics-port')
+  if (metricsPort !== undefined) {
+    if (metricsPort > 65535) throw new UsageError(`${sourceOf('metrics-port')} must be a port number from 0 to 65535, not ${metricsPort}`)
+    if (get<boolean>('metrics') === false) throw new UsageError(`${sourceOf('metrics-port')} cannot be combined with --no-metrics`)
+    if (get<boolean>('metrics-public')) throw new UsageError(`${sourceOf('metrics-public')} has no use with ${sourceOf('metrics-port')}: that listener has no API key (it is reachable from this machine only)`)
+    // The plugin counts; the CLI serves its registry on the metrics port (see build-app.ts).
+    plugin.metrics = true
+    plugin.metricsPath = false
+  }
+
   let resolved: ResolvedOptions
   try {
     resolved = resolveOptions(plugin)
@@ -277,6 +304,8 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Pars
       logLevel: verbose ? 'debug' : quiet ? 'error' : 'info',
       logFormat: get<'pretty' | 'json'>('log-format'),
       exitOnStdinClose: get<boolean>('exit-on-stdin-close') ?? false,
+      metricsPort,
+      otel,
     },
   }
 }

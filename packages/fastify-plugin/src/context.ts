@@ -35,7 +35,7 @@ export function hijack(reply: FastifyReply, extra: OutgoingHttpHeaders = {}): Ou
 /** The SSE settings of the plugin's options, with the response's extra headers. */
 export function sseOptions(context: ProxyContext, headers: OutgoingHttpHeaders): SseSinkOptions {
   const { options } = context
-  return { headers, keepAliveMs: options.keepAliveInterval, maxQueuedBytes: options.maxQueuedBytes, retryMs: options.retryInterval }
+  return { headers, keepAliveMs: options.keepAliveInterval, maxQueuedBytes: options.maxQueuedBytes, retryMs: options.retryInterval, tap: context.tap }
 }
 
 /** An SSE stream on a hijacked reply, configured from the plugin's options. */

@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
 import { createError } from '@fastify/error'
+import type { Registry } from 'prom-client'
 import { DEFAULT_CACHE, DEFAULT_MAX_LISTEN_STREAMS, type CacheDefaults, type Root, type RootsPolicy, type TapListener } from '@proxy/core'
 
 const Path = Type.String({ pattern: '^/' })
@@ -121,6 +122,35 @@ export const McpProxyOptions = Type.Object({
    * the message path. A listener that throws is logged, never breaks a request.
    */
   tap: Type.Optional(Type.Unsafe<TapListener>(Type.Any())),
+  /**
+   * Trace through the OpenTelemetry API: an `mcp.server` span per request sent to the MCP server (its
+   * parent from `params._meta.traceparent`, else the HTTP request's context), that span's context passed to
+   * the child in `params._meta`, and a span per child process. Spans go to the SDK the host registered
+   * (with none, the API is a no-op). Off: no request is rewritten and nothing is traced. @default false
+   */
+  tracing: Type.Optional(Type.Boolean()),
+  /**
+   * Append one JSON line per finished request to this file (created with mode 0600), or write them to
+   * stdout with `'-'`: time, era, session, principal, method, tool/prompt name or resource URI, JSON-RPC
+   * id, duration, outcome, error code, bytes each way. Never bodies, arguments or secrets. A slow
+   * destination loses lines (counted in a warning), never slows a request. @default none
+   */
+  auditLog: Type.Optional(Type.String({ minLength: 1 })),
+  /**
+   * Prometheus metrics (`GET /metrics`, text format 0.0.4): the OpenTelemetry MCP conventions' operation and
+   * session histograms, sessions, streams, requests in flight, children, refusals, bytes, dropped events,
+   * and the `process_*`/`nodejs_*` defaults, on a registry of this plugin's own. Behind the API key unless
+   * `metricsPublic`. Off: nothing is counted. @default false
+   */
+  metrics: Type.Optional(Type.Boolean()),
+  /** Serve `/metrics` without the API key (like `/ping`). Needs `metrics`. @default false */
+  metricsPublic: Type.Optional(Type.Boolean()),
+  /** Label `tools/call` durations with the tool name (the first 100 names; later ones are `other`). Needs `metrics`. @default true */
+  metricsToolNames: Type.Optional(Type.Boolean()),
+  /** Where the plugin serves the metrics; `false`: nowhere (serve the registry `onMetricsRegistry` hands you). Needs `metrics`. @default '/metrics' */
+  metricsPath: Type.Optional(Type.Union([Path, Type.Literal(false)])),
+  /** Called once with the plugin's prom-client `Registry` (to serve it elsewhere, or add metrics of your own). Needs `metrics`. */
+  onMetricsRegistry: Type.Optional(Type.Unsafe<(registry: Registry) => void>(Type.Any())),
   /** Key sealing `requestState` (at least 32 bytes; give every instance behind one balancer the same). @default random per process */
   requestStateKey: Type.Optional(Type.String({ minLength: 32 })),
 })
@@ -175,6 +205,23 @@ export interface ResolvedOptions {
   modern: ModernOptions | false
   /** The library user's own tap listener. */
   tap: TapListener | undefined
+  /** Prometheus metrics; false when off. */
+  metrics: MetricsOptions | false
+  /** Trace requests and children through the OpenTelemetry API, and pass the trace context to the child. */
+  tracing: boolean
+  /** Where the audit log goes (a file path, or '-' for stdout); undefined = no audit log. */
+  auditLog: string | undefined
+}
+
+/** What the plugin counts and where it serves it. */
+export interface MetricsOptions {
+  /** The route serving the metrics; false: none (the host serves the registry). */
+  path: string | false
+  /** No API key on that route. */
+  public: boolean
+  /** `gen_ai_tool_name` on `tools/call` durations. */
+  toolNames: boolean
+  onRegistry: ((registry: Registry) => void) | undefined
 }
 
 /** How the 2026-07-28 leg serves. */
@@ -241,6 +288,11 @@ export function resolveOptions(raw: unknown): ResolvedOptions {
   }
   const o = raw
   if (o.tap !== undefined && typeof o.tap !== 'function') throw new FST_MCP_PROXY_INVALID_OPTIONS('/tap must be a function (event) => void')
+  if (o.onMetricsRegistry !== undefined && typeof o.onMetricsRegistry !== 'function') throw new FST_MCP_PROXY_INVALID_OPTIONS('/onMetricsRegistry must be a function (registry) => void')
+  if (o.metrics !== true) {
+    const needsMetrics = (['metricsPublic', 'metricsToolNames', 'metricsPath', 'onMetricsRegistry'] as const).find((key) => o[key] !== undefined)
+    if (needsMetrics) throw new FST_MCP_PROXY_INVALID_OPTIONS(`/${needsMetrics} needs metrics turned on`)
+  }
   const host = o.host ?? '127.0.0.1'
   const loopback = isLoopback(host)
   const defaultHosts = loopback ? LOOPBACK_HOSTS : ['*']
@@ -276,6 +328,12 @@ export function resolveOptions(raw: unknown): ResolvedOptions {
     sessionIdPrefix: o.sessionIdPrefix ?? '',
     clientInfo: o.clientInfo ?? { name: 'mcp-proxy', version: '0.1.0' },
     tap: o.tap,
+    metrics:
+      o.metrics === true
+        ? { path: o.metricsPath ?? '/metrics', public: o.metricsPublic ?? false, toolNames: o.metricsToolNames ?? true, onRegistry: o.onMetricsRegistry }
+        : false,
+    tracing: o.tracing ?? false,
+    auditLog: o.auditLog,
     modern:
       o.modern === false
         ? false

@@ -12,8 +12,10 @@ import {
   type ChildUpstreamOptions,
   type Logger,
 } from '@proxy/core'
+import { registerAuditLog } from './audit/audit-log.js'
 import { servingMode, type LegacyLeg, type ProxyContext } from './context.js'
 import { HttpError, replyError } from './errors.js'
+import { registerMetrics } from './metrics/metrics.js'
 import { apiKeyAuth } from './hooks/auth.js'
 import { bodyTimeout } from './hooks/body-timeout.js'
 import { cors } from './hooks/cors.js'
@@ -28,6 +30,7 @@ import { registerMcpDelete } from './routes/mcp-delete.js'
 import { registerMcpGet } from './routes/mcp-get.js'
 import { registerMcpPost } from './routes/mcp-post.js'
 import { onBothSlashForms } from './routes/paths.js'
+import { registerTracing } from './tracing/register.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -75,6 +78,13 @@ const RESTART = { initialDelayMs: 500, maxDelayMs: 30_000, crashLoopExits: 5, cr
 /** How long a new session may wait for the child of a closed session to finish stopping (process budget). */
 const SLOT_WAIT_MS = 1000
 
+/** Report what an event store evicts to the tap, while it listens. */
+function evicted(tap: Tap | undefined): (events: number, bytes: number) => void {
+  return (events, bytes) => {
+    if (tap?.active) tap.emit({ type: 'events-evicted', events, bytes })
+  }
+}
+
 /** The 2025-era leg the options ask for: a session per client with a warm pool, or one shared child. */
 function legacyLeg(options: ResolvedOptions, child: Omit<ChildUpstreamOptions, 'shared'>, logger: Logger): LegacyLeg {
   if (options.stateless) {
@@ -94,7 +104,7 @@ function legacyLeg(options: ResolvedOptions, child: Omit<ChildUpstreamOptions, '
     idleTimeoutMs: options.sessionIdleTimeout,
     createEventStore:
       options.eventStoreMaxEvents > 0
-        ? () => new MemoryEventStore({ maxEvents: options.eventStoreMaxEvents, maxBytes: options.eventStoreMaxBytes })
+        ? () => new MemoryEventStore({ maxEvents: options.eventStoreMaxEvents, maxBytes: options.eventStoreMaxBytes, onEvict: evicted(child.tap) })
         : undefined,
     initializeTimeoutMs: options.initializeTimeout,
     idPrefix: options.sessionIdPrefix,
@@ -141,9 +151,13 @@ const mcpProxy: FastifyPluginAsync<McpProxyOptions> = async (app: FastifyInstanc
   const tap = new Tap()
   tap.onListenerError = (error) => logger.warn({ err: error }, 'a tap listener threw; the message path goes on')
   if (options.tap) tap.subscribe(options.tap)
+  // Before the routes: tracing wraps the message routes' handlers to see their HTTP request's context.
+  if (options.tracing) registerTracing(app, tap)
+  if (options.auditLog !== undefined) await registerAuditLog(app, tap, options.auditLog, logger)
   const child = childOptions(options, tap, logger)
 
   const context: ProxyContext = { options, legacy: legacyLeg(options, child, logger), modern: modernLeg(options, child, logger), prefix: app.prefix, tap }
+  if (options.metrics) registerMetrics(app, context, options.metrics)
   const serving = servingMode(context.legacy)
 
   // Refusals are reported once their answer is sent (the hooks and routes only name them).
@@ -160,7 +174,7 @@ const mcpProxy: FastifyPluginAsync<McpProxyOptions> = async (app: FastifyInstanc
   app.addHook('onRequest', cors(options.allowedOrigins))
   if (options.apiKey) app.addHook('onRequest', apiKeyAuth(options.apiKey, (request) => request.method === 'OPTIONS' || healthCheck(request)))
   app.addHook('preParsing', bodyTimeout(options.bodyTimeout))
-  registerJsonBody(app, options.maxBodySize)
+  registerJsonBody(app, options.maxBodySize, tap)
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const mapped = mapFastifyError(error)
     if (mapped) return replyError(reply, mapped)

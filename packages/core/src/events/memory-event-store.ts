@@ -5,6 +5,11 @@ export interface MemoryEventStoreOptions {
   maxEvents: number
   /** Most bytes kept: sum of `data.length` plus {@link EVENT_OVERHEAD_BYTES} per event. */
   maxBytes: number
+  /**
+   * Told after an append evicted events to stay within the bounds: how many, and their accounted bytes
+   * (metrics). Not called by `clear()`.
+   */
+  onEvict?: (events: number, bytes: number) => void
 }
 
 /** Fixed accounting cost of one stored event on top of its data (id, record, map entry). */
@@ -30,6 +35,7 @@ function invalidOption(message: string): RangeError {
 export class MemoryEventStore implements EventStore {
   readonly #maxEvents: number
   readonly #maxBytes: number
+  readonly #onEvict: ((events: number, bytes: number) => void) | undefined
   /** Events in append order; slots before #head are evicted (undefined) until compaction. */
   #events: (StoredEvent | undefined)[] = []
   #head = 0
@@ -47,6 +53,7 @@ export class MemoryEventStore implements EventStore {
     if (!(maxBytes >= 0)) throw invalidOption(`maxBytes must be a non-negative number, got ${String(maxBytes)}`)
     this.#maxEvents = maxEvents
     this.#maxBytes = maxBytes
+    this.#onEvict = options.onEvict
   }
 
   /** Number of events kept. */
@@ -66,7 +73,7 @@ export class MemoryEventStore implements EventStore {
     this.#events.push(event)
     this.#byId.set(event.id, event)
     this.#bytes += data.length + EVENT_OVERHEAD_BYTES
-    while (this.size > 1 && (this.size > this.#maxEvents || this.#bytes > this.#maxBytes)) this.#evictOldest()
+    if (this.size > 1 && (this.size > this.#maxEvents || this.#bytes > this.#maxBytes)) this.#evict()
     return event.id
   }
 
@@ -91,6 +98,14 @@ export class MemoryEventStore implements EventStore {
     this.#offset = this.#nextSeq
     this.#bytes = 0
     this.#byId.clear()
+  }
+
+  // Evicts the oldest events until the store is within its bounds again (the newest one always stays).
+  #evict(): void {
+    const size = this.size
+    const bytes = this.#bytes
+    while (this.size > 1 && (this.size > this.#maxEvents || this.#bytes > this.#maxBytes)) this.#evictOldest()
+    this.#onEvict?.(size - this.size, bytes - this.#bytes)
   }
 
   #evictOldest(): void {

@@ -49,8 +49,10 @@ export class AnswerSink implements StreamSink {
     if (this.#sse) return this.#sse.end()
     const responses = this.#responses.map(([, data]) => data)
     const body = this.#batch ? `[${responses.join(',')}]` : (responses[0] ?? '')
-    connection.res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', ...this.#options.headers, 'content-length': Buffer.byteLength(body) })
+    const bytes = Buffer.byteLength(body)
+    connection.res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', ...this.#options.headers, 'content-length': bytes })
     connection.res.end(body)
+    if (this.#options.tap?.active) this.#options.tap.emit({ type: 'bytes', direction: 'out', bytes })
     connection.closed()
   }
 

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import type { Tap } from '@proxy/core'
 import { HttpError } from '../errors.js'
 import { MAX_JSON_DEPTH } from './limits.js'
 
@@ -48,12 +49,17 @@ export function nestedDeeperThan(text: string, limit: number): boolean {
 /**
  * Accept only JSON bodies, up to `maxBodySize` bytes (Fastify answers 413 from Content-Length before
  * reading, or as soon as a chunked body passes the limit), nested at most MAX_JSON_DEPTH levels. Any
- * other media type gets 415.
+ * other media type gets 415. The size of every body read is reported to `tap` while it listens.
  */
-export function registerJsonBody(app: FastifyInstance, maxBodySize: number): void {
+export function registerJsonBody(app: FastifyInstance, maxBodySize: number, tap?: Tap): void {
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: maxBodySize }, (request, body, done) => {
     const text = body as string
+    if (tap?.active) {
+      // Fastify checked that the body is as long as its Content-Length; a chunked body has none.
+      const declared = Number(request.headers['content-length'])
+      tap.emit({ type: 'bytes', direction: 'in', bytes: Number.isSafeInteger(declared) && declared > 0 ? declared : Buffer.byteLength(text) })
+    }
     if (text.trim() === '') {
       // A DELETE (or GET) with a JSON Content-Type and no body is fine: only a POST needs one.
       return request.method === 'POST' ? done(new BodyError(HttpError.EmptyBody), undefined) : done(null, undefined)

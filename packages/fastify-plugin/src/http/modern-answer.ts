@@ -44,8 +44,10 @@ export class ModernResponse implements ModernAnswer {
       return
     }
     const { res } = this.#connection
-    res.writeHead(status, { ...this.#options.headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) })
+    const bytes = Buffer.byteLength(text)
+    res.writeHead(status, { ...this.#options.headers, 'content-type': 'application/json; charset=utf-8', 'content-length': bytes })
     res.end(text)
+    if (this.#options.tap?.active) this.#options.tap.emit({ type: 'bytes', direction: 'out', bytes })
     this.#connection.closed()
   }
 

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http'
 import type { OutgoingHttpHeaders } from 'node:http'
-import type { EventKind, StreamSink } from '@proxy/core'
+import type { EventKind, StreamSink, Tap } from '@proxy/core'
 import { Connection } from './connection.js'
 
 export interface SseSinkOptions {
@@ -12,6 +12,8 @@ export interface SseSinkOptions {
   maxQueuedBytes: number
   /** The `retry` hint written with the priming event (an event with empty data). */
   retryMs: number
+  /** Where streams opening and closing, bytes written and slow clients cut off are reported (metrics). */
+  tap?: Tap
 }
 
 /** Messages longer than this (characters) are written in three pieces instead of one concatenated string. */
@@ -24,6 +26,9 @@ const STALL_CAP_FACTOR = 4
 
 /** A stream silent for this long gets its head flushed alone (clients and proxies wait for headers). */
 const HEAD_FLUSH_MS = 50
+
+/** The comment written on a quiet stream (ASCII: its length is its size in bytes). */
+const KEEP_ALIVE = ': keep-alive\n\n'
 
 /** Response headers of every SSE stream: no caching or buffering by intermediaries, UTF-8. */
 export const SSE_HEADERS: OutgoingHttpHeaders = {
@@ -51,14 +56,27 @@ export class SseSink implements StreamSink {
   #largestQueued = 0
   /** When the queue was last empty: a client that drains now and then is reading, however large the events. */
   #drainedAt = Date.now()
+  /** Events written since the queue last drained (what a client cut off for being slow had not read). */
+  #queuedEvents = 0
+  /** Bytes written this tick, reported to the tap when the writes leave (only while it listens). */
+  #tickBytes = 0
+  /** The tap heard this stream open, so it hears it close. */
+  #announced = false
+  /** `get`: a standing stream (Streamable HTTP GET, legacy SSE); `post`: the answer to a POST. */
+  readonly #kind: string
 
   constructor(res: ServerResponse, options: SseSinkOptions) {
     this.#res = res
     this.#options = options
     this.#connection = new Connection(res)
-    this.#connection.onClose(() => clearTimeout(this.#timer))
+    this.#kind = (res.req as typeof res.req | undefined)?.method === 'GET' ? 'get' : 'post'
+    this.#connection.onClose(() => {
+      clearTimeout(this.#timer)
+      if (this.#announced && options.tap?.active) options.tap.emit({ type: 'stream-closed', kind: this.#kind })
+    })
     res.on('drain', () => {
       this.#largestQueued = 0
+      this.#queuedEvents = 0
       this.#drainedAt = Date.now()
     })
   }
@@ -73,6 +91,11 @@ export class SseSink implements StreamSink {
     this.#res.writeHead(200, { ...SSE_HEADERS, ...this.#options.headers })
     this.#timer = setTimeout(this.#idle, HEAD_FLUSH_MS)
     this.#timer.unref()
+    const tap = this.#options.tap
+    if (tap?.active) {
+      this.#announced = true
+      tap.emit({ type: 'stream-opened', kind: this.#kind })
+    }
   }
 
   // First the head (and priming event) of a stream that is still silent, then keep-alive comments.
@@ -80,7 +103,10 @@ export class SseSink implements StreamSink {
     if (!this.#connection.open) return
     if (this.#priming) this.#write('')
     else if (!this.#wrote) this.#res.flushHeaders()
-    else this.#res.write(': keep-alive\n\n')
+    else {
+      this.#res.write(KEEP_ALIVE)
+      if (this.#options.tap?.active) this.#options.tap.emit({ type: 'bytes', direction: 'out', bytes: KEEP_ALIVE.length })
+    }
     this.#wrote = true
     const interval = this.#options.keepAliveMs
     if (interval > 0) {
@@ -98,16 +124,25 @@ export class SseSink implements StreamSink {
       process.nextTick(this.#uncork)
     }
     this.#wrote = true
+    const counting = this.#options.tap?.active === true
     if (this.#priming) {
       res.write(this.#priming)
+      if (counting) this.#tickBytes += Buffer.byteLength(this.#priming)
       this.#priming = undefined
     }
-    if (chunk !== '') res.write(chunk)
+    if (chunk !== '') {
+      res.write(chunk)
+      if (counting) this.#tickBytes += Buffer.byteLength(chunk)
+    }
   }
 
   #uncork = (): void => {
     this.#corked = false
     this.#res.uncork()
+    if (this.#tickBytes > 0) {
+      this.#options.tap?.emit({ type: 'bytes', direction: 'out', bytes: this.#tickBytes })
+      this.#tickBytes = 0
+    }
   }
 
   /**
@@ -137,10 +172,13 @@ export class SseSink implements StreamSink {
     // bounded where it is kept and leaves in one burst; the bound is for live events on a slow client.
     if (!replay && this.#stalled(res.writableLength)) {
       // A client that does not read: drop the connection, not the events (they are in the event store).
+      const tap = this.#options.tap
+      if (tap?.active) tap.emit({ type: 'events-dropped', events: this.#queuedEvents + 1, bytes: res.writableLength + Buffer.byteLength(data), why: 'slow-client' })
       res.destroy()
       return this.#connection.closed()
     }
     if (data.length > this.#largestQueued) this.#largestQueued = data.length
+    if (data !== '') this.#queuedEvents++
     if (data.length > LARGE_EVENT) {
       // A large message is written as is, between its frame lines: no concatenated copy of it.
       this.#write(eventId === undefined ? 'event: message\ndata: ' : `event: message\nid: ${eventId}\ndata: `)
@@ -158,6 +196,7 @@ export class SseSink implements StreamSink {
   #stalled(queued: number): boolean {
     const max = this.#options.maxQueuedBytes
     if (queued === 0) {
+      this.#queuedEvents = 0
       this.#drainedAt = Date.now()
       return false
     }

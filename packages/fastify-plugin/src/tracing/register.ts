@@ -1,0 +1,33 @@
+import { trace } from '@opentelemetry/api'
+import type { FastifyInstance } from 'fastify'
+import type { Tap } from '@proxy/core'
+import { ChildSpans } from './child-spans.js'
+import { captureHttpTrace } from './http-context.js'
+import { RequestSpans } from './request-spans.js'
+
+/** The instrumentation scope the spans are reported under. */
+export const TRACER_NAME = '@proxy/fastify-plugin'
+
+/**
+ * Trace through the OpenTelemetry API (option `tracing`): an `mcp.server` span per request a client sends
+ * to the MCP server, its context passed on in `params._meta`, and a span per child process. Spans go to
+ * whatever SDK the host registered (none: the API's no-op). Call before the routes are registered.
+ */
+export function registerTracing(app: FastifyInstance, tap: Tap): void {
+  const tracer = trace.getTracer(TRACER_NAME)
+  const requests = new RequestSpans(tracer)
+  const children = new ChildSpans(tracer)
+  captureHttpTrace(app)
+  const undecorate = tap.decorate(requests.decorate)
+  const unsubscribe = tap.subscribe((event) => {
+    requests.listen(event)
+    children.listen(event)
+  })
+  // After preClose stopped every child (their exits are seen): nothing is left to trace.
+  app.addHook('onClose', async () => {
+    undecorate()
+    unsubscribe()
+    requests.endAll()
+    children.endAll()
+  })
+}
