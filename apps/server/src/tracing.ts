@@ -44,11 +44,21 @@ function protocolWarnings(env: NodeJS.ProcessEnv): string[] {
   return [`OTLP protocol '${protocol}' is not supported: mcp-proxy sends http/json (an OTLP/HTTP receiver, port 4318, accepts it)`]
 }
 
+/** The same diagnostic (a collector that is down fails every batch) is logged at most once per this long. */
+const REPEAT_MS = 60_000
+
 function logDiagnostics(log: DiagnosticsLog): void {
+  const last = new Map<string, number>()
   const line =
     (write: (obj: object, msg: string) => void) =>
-    (message: string, ...args: unknown[]): void =>
-      write(args.length > 0 ? { details: args.map(String) } : {}, `opentelemetry: ${message}`)
+    (message: string, ...args: unknown[]): void => {
+      const now = Date.now()
+      if (now - (last.get(message) ?? -Infinity) < REPEAT_MS) return
+      if (last.size > 100) last.clear()
+      last.set(message, now)
+      // The first line of each detail only: a stack trace per failed batch would drown the log.
+      write(args.length > 0 ? { details: args.map((arg) => (arg instanceof Error ? arg.message : String(arg).split('\n')[0])) } : {}, `opentelemetry: ${message}`)
+    }
   const none = (): void => {}
   const logger: DiagLogger = { error: line(log.error.bind(log)), warn: line(log.warn.bind(log)), info: none, debug: none, verbose: none }
   diag.setLogger(logger, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true })

@@ -162,9 +162,13 @@ const mcpProxy: FastifyPluginAsync<McpProxyOptions> = async (app: FastifyInstanc
 
   // Refusals are reported once their answer is sent (the hooks and routes only name them).
   app.decorateReply('mcpRefusal', null)
-  app.addHook('onResponse', async (_request, reply) => {
-    if (reply.mcpRefusal !== null && tap.active) tap.emit({ type: 'refused', reason: reply.mcpRefusal, status: reply.statusCode })
-  })
+  // The hook exists only when something can listen (every listener comes from the options): no cost otherwise.
+  if (tap.active || tap.decorating) {
+    app.addHook('onResponse', (_request, reply, done) => {
+      if (reply.mcpRefusal !== null && tap.active) tap.emit({ type: 'refused', reason: reply.mcpRefusal, status: reply.statusCode })
+      done()
+    })
+  }
 
   const healthCheck = (request: FastifyRequest): boolean => request.routeOptions.config.healthCheck === true
   const closing: ClosingState = { closing: false }

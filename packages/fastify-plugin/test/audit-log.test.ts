@@ -214,7 +214,7 @@ describe('the audit listener', () => {
     expect(JSON.stringify(auditLine(requestDone({ errorCode: undefined, answerBytes: undefined }), at))).toBe(
       '{"time":"2026-12-02T10:00:00.000Z","era":"legacy","session":"s-1","method":"tools/call","target":"echo","id":1,"durationMs":3,"outcome":"ok","bytesIn":80}',
     )
-    expect(auditLine(requestDone({ method: 'resources/read', target: 'postgres://admin:hunter2@db.example/main?x=1' }))?.target).toBe('postgres://***@db.example/main?x=1')
+    expect(auditLine(requestDone({ method: 'resources/read', target: 'postgres://admin:hunter2@db.example/main?x=1' }))?.target).toBe('postgres://***@db.example/main?x=***')
     expect(auditLine(requestDone({ target: 'mailto:someone@example.com' }))?.target).toBe('mailto:someone@example.com')
     expect(auditLine(requestDone({ target: 'x'.repeat(5000), id: 'y'.repeat(5000) }))).toMatchObject({ target: `${'x'.repeat(1024)}…`, id: `${'y'.repeat(1024)}…` })
   })

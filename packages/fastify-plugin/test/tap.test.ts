@@ -52,6 +52,32 @@ describe('the message tap (plugin option `tap`)', () => {
     expect(thrown).toBeGreaterThan(0)
   })
 
+  it('an async listener that rejects, or throws a value the log cannot show, breaks nothing; each listener is reported once', async () => {
+    const reports: unknown[] = []
+    const app = await buildApp({
+      tap: async (event) => {
+        if (event.type === 'request-done') throw new Error('an async listener bug')
+      },
+    })
+    const { sessionId } = await initSession(app)
+    for (const id of [1, 2, 3]) expect(answersOf(await post(app, echoCall(id, 'still served'), { 'mcp-session-id': sessionId })).at(-1)).toMatchObject({ id })
+    // The core Tap: a rejection and an unreportable throw are both contained, and reported once.
+    const { Tap } = await import('@proxy/core')
+    const tap = new Tap()
+    tap.onListenerError = (error) => {
+      reports.push(error)
+      throw new Error('the reporter itself fails')
+    }
+    tap.subscribe(() => {
+      throw { get message(): string { throw new Error('unserializable') } }
+    })
+    const rejecting = tap.subscribe(async () => Promise.reject(new Error('later')))
+    for (let i = 0; i < 3; i++) tap.emit({ type: 'stream-opened', kind: 'get' })
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(reports).toHaveLength(2)
+    rejecting()
+  })
+
   it('refuses a tap that is not a function', async () => {
     await expect(buildApp({ tap: 'yes' as unknown as () => void })).rejects.toThrow(/tap must be a function/)
   })

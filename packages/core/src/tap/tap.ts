@@ -59,7 +59,12 @@ export type TapEvent =
   /** Events a session's event store let go to stay within its bounds (no longer replayable). */
   | { type: 'events-evicted'; events: number; bytes: number }
 
+/** A tap listener. It may be async (a `void` return type accepts one); a rejection is reported like a throw. */
 export type TapListener = (event: TapEvent) => void
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
+}
 
 /**
  * Rewrites a request on its way to the child (tracing puts its context in `params._meta`). Returns the
@@ -75,6 +80,7 @@ export type RequestDecorator = (message: JsonRpcRequest, scope: TapScope | undef
 export class Tap {
   #listeners: TapListener[] = []
   #decorators: RequestDecorator[] = []
+  #reported = new WeakSet<object>()
 
   /** Someone listens: build and emit events. */
   get active(): boolean {
@@ -103,15 +109,17 @@ export class Tap {
   }
 
   /**
-   * Tell every listener. A listener that throws is the listener's bug: it must not break the message
-   * path, so the error is swallowed here and reported once per listener through `onListenerError`.
+   * Tell every listener. A listener that throws (or returns a promise that rejects) is the listener's bug:
+   * it must not break the message path, so the error is kept here and reported once per listener through
+   * `onListenerError`.
    */
   emit(event: TapEvent): void {
     for (const listener of this.#listeners) {
       try {
-        listener(event)
+        const result: unknown = listener(event)
+        if (isThenable(result)) result.then(undefined, (error: unknown) => this.#failed(listener, error))
       } catch (error) {
-        this.onListenerError(error)
+        this.#failed(listener, error)
       }
     }
   }
@@ -123,13 +131,25 @@ export class Tap {
       try {
         out = decorator(out, scope)
       } catch (error) {
-        this.onListenerError(error)
+        this.#failed(decorator, error)
       }
     }
     return out
   }
 
-  /** Where a throwing listener's error goes; replaced by the owner (a log line). */
+  // Reported once per listener (a listener that always throws would otherwise log per message); the
+  // report itself can never throw into the message path.
+  #failed(listener: object, error: unknown): void {
+    if (this.#reported.has(listener)) return
+    this.#reported.add(listener)
+    try {
+      this.onListenerError(error)
+    } catch {
+      // The error could not even be reported (an unserializable value): nothing more to do.
+    }
+  }
+
+  /** Where a throwing listener's error goes (once per listener); replaced by the owner (a log line). */
   onListenerError: (error: unknown) => void = () => {}
 }
 

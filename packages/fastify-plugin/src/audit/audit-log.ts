@@ -3,6 +3,7 @@ import type { Writable } from 'node:stream'
 import { createError } from '@fastify/error'
 import type { FastifyInstance } from 'fastify'
 import type { JsonRpcId, Logger, Tap, TapEvent } from '@proxy/core'
+import { redactUri } from '../redact-uri.js'
 
 type RequestDone = Extract<TapEvent, { type: 'request-done' }>
 
@@ -55,10 +56,6 @@ function cut(text: string): string {
   return text.length <= MAX_FIELD ? text : `${text.slice(0, MAX_FIELD)}…`
 }
 
-/** `scheme://user:password@host/…` → `scheme://***@host/…`: a resource URI may carry credentials. */
-function maskCredentials(uri: string): string {
-  return uri.includes('@') ? uri.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#@]*@/i, '$1***@') : uri
-}
 
 /** The audit line of a finished request, or undefined for the proxy's own requests (they carry no scope). */
 export function auditLine(event: RequestDone, now: Date = new Date()): AuditLine | undefined {
@@ -71,7 +68,7 @@ export function auditLine(event: RequestDone, now: Date = new Date()): AuditLine
     session: scope.session,
     principal: scope.principal,
     method: cut(event.method),
-    target: event.target === undefined ? undefined : cut(maskCredentials(event.target)),
+    target: event.target === undefined ? undefined : cut(event.method === 'resources/read' || event.method.startsWith('resources/') ? redactUri(event.target) : event.target),
     id: typeof event.id === 'string' ? cut(event.id) : event.id,
     durationMs: event.durationMs,
     outcome: event.outcome,

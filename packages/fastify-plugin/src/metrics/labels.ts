@@ -48,6 +48,11 @@ export class BoundedLabel {
     this.#valid = valid
   }
 
+  /** The value if it was kept before, else `other` (it is not added). */
+  ifKnown(value: string): string {
+    return this.#seen.has(value) ? value : OTHER
+  }
+
   of(value: string): string {
     if (this.#seen.has(value)) return value
     if (this.#seen.size >= this.#max || !this.#valid(value)) return OTHER

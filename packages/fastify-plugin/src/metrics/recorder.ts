@@ -136,7 +136,10 @@ export class MetricsRecorder {
     }
     const toolCall = event.method === 'tools/call'
     const toolError = toolCall && event.outcome === 'ok' && answeredIsError
-    const tool = toolCall && this.#options.toolNames && event.target !== undefined ? this.#tools.of(event.target) : ''
+    // A name earns a label value only by a call that worked: a client calling made-up tools cannot use up
+    // the bounded set (a failed call to a tool seen before keeps its name; an unknown one is `other`).
+    const known = event.outcome === 'ok' && !toolError
+    const tool = toolCall && this.#options.toolNames && event.target !== undefined ? (known ? this.#tools.of(event.target) : this.#tools.ifKnown(event.target)) : ''
     this.#m.operationDuration.observe(
       { mcp_method_name: methodLabel(event.method), gen_ai_tool_name: tool, error_type: this.#errors.of(event.outcome, event.errorCode, toolError) },
       event.durationMs / 1000,

@@ -19,14 +19,12 @@ export function registerTracing(app: FastifyInstance, tap: Tap): void {
   const children = new ChildSpans(tracer)
   captureHttpTrace(app)
   const undecorate = tap.decorate(requests.decorate)
-  const unsubscribe = tap.subscribe((event) => {
-    requests.listen(event)
-    children.listen(event)
-  })
+  // Two listeners: a failure in one never costs the other its event.
+  const unsubscribers = [tap.subscribe((event) => requests.listen(event)), tap.subscribe((event) => children.listen(event))]
   // After preClose stopped every child (their exits are seen): nothing is left to trace.
   app.addHook('onClose', async () => {
     undecorate()
-    unsubscribe()
+    for (const unsubscribe of unsubscribers) unsubscribe()
     requests.endAll()
     children.endAll()
   })

@@ -3,6 +3,7 @@
 // still "Development", and @opentelemetry/semantic-conventions only has them in its incubating entry point.
 import type { Attributes } from '@opentelemetry/api'
 import type { JsonRpcRequest, RequestOutcome, TapScope } from '@proxy/core'
+import { redactUri } from '../redact-uri.js'
 
 export const ATTR_MCP_METHOD_NAME = 'mcp.method.name'
 export const ATTR_MCP_SESSION_ID = 'mcp.session.id'
@@ -75,7 +76,7 @@ export function requestAttributes(message: JsonRpcRequest, scope: TapScope, http
     if (prompt !== undefined) attributes[ATTR_GEN_AI_PROMPT_NAME] = prompt
   } else if (RESOURCE_METHODS.has(message.method)) {
     const uri = stringParam(message, 'uri')
-    if (uri !== undefined) attributes[ATTR_MCP_RESOURCE_URI] = uri
+    if (uri !== undefined) attributes[ATTR_MCP_RESOURCE_URI] = redactUri(uri)
   }
   return attributes
 }
