@@ -166,6 +166,8 @@ export function expectModernError(answer: Answer, status: number, code: number, 
 /** What `GET /ready` reports about the modern leg. */
 export interface ModernReport {
   state: string
+  /** The server's era, decided (`legacy`, `modern`) or still to be probed (`auto`). */
+  era: string
   pid?: number
   recentExits: number
   listenStreams: number
