@@ -12,12 +12,13 @@ import {
   PROTOCOL_VERSION_META_KEY as SDK_PROTOCOL_VERSION_KEY,
   type McpHttpHandler,
 } from '@modelcontextprotocol/server'
-import type { JsonRpcNotification, JsonRpcRequest } from '@proxy/core'
+import { classifyMessage, type JsonRpcNotification, type JsonRpcRequest } from '@proxy/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   CLIENT_CAPABILITIES_META_KEY as CC,
   CLIENT_INFO_META_KEY as CI,
   classifyEra,
+  mayBeModern,
   LOG_LEVEL_META_KEY as LL,
   MODERN_PROTOCOL_VERSION,
   PROTOCOL_VERSION_META_KEY as PV,
@@ -572,6 +573,23 @@ async function sdkVerdict(body: unknown, headers: Headers): Promise<Verdict> {
 describe('classifyEra: the §2.a table and ladder rungs 1–2', () => {
   it.each(rows)('$name', ({ body, headers, expected }) => {
     expect(classifyEra(body, headers ?? {})).toMatchObject(expected)
+  })
+})
+
+describe('mayBeModern: the route\'s cheap pre-test never hides a modern or refused body', () => {
+  // Only a body the 2025 leg could take (valid JSON-RPC) reaches it; on every such row, false means legacy.
+  it.each(rows.filter(({ body }) => (Array.isArray(body) ? body.length > 0 && body.every((m) => classifyMessage(m).kind !== 'invalid') : classifyMessage(body).kind !== 'invalid')))(
+    '$name',
+    ({ body, headers }) => {
+      if (!mayBeModern(body, headers ?? {})) expect(classifyEra(body, headers ?? {})).toEqual({ era: 'legacy' })
+    },
+  )
+
+  it('is false for 2025 traffic and true for a claim or a modern header', () => {
+    expect(mayBeModern(request('tools/list'), { 'mcp-protocol-version': '2025-11-25' })).toBe(false)
+    expect(mayBeModern(modern('tools/list'), {})).toBe(true)
+    expect(mayBeModern(request('tools/list'), { 'mcp-protocol-version': ` ${MODERN} ` })).toBe(true)
+    expect(mayBeModern([request('ping'), modern('tools/list')], {})).toBe(true)
   })
 })
 

@@ -296,6 +296,24 @@ function classifyNotification(message: JsonRpcNotification, headers: IncomingHtt
   return unsupportedVersion(version, null) ?? { era: 'modern', kind: 'notification', message }
 }
 
+/** A message's `params._meta` names a protocol revision (the body's era claim, whatever its value). */
+function namesRevision(message: unknown): boolean {
+  if (!isObject(message) || !isObject(message.params)) return false
+  const meta = message.params._meta
+  return isObject(meta) && hasClaim(meta)
+}
+
+/**
+ * The cheap test the POST route runs first: false means `classifyEra` would answer `legacy` for this valid
+ * JSON-RPC body (no message claims a revision, and `MCP-Protocol-Version` names none from 2026-07-28 on),
+ * so 2025 traffic pays one property lookup and one header read for the modern leg.
+ */
+export function mayBeModern(body: unknown, headers: IncomingHttpHeaders): boolean {
+  const header = headerValue(headers, 'mcp-protocol-version')
+  if (header !== undefined && isModernVersion(header)) return true
+  return Array.isArray(body) ? body.some(namesRevision) : namesRevision(body)
+}
+
 /**
  * Classify one parsed POST body (and its headers) once: the table of modern-leg.md §2.a plus ladder rungs 1
  * (-32022) and 2 (-32020 standard headers), in the SDK's order. Pure.

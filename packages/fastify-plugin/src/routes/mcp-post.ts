@@ -5,7 +5,7 @@ import { acceptsPostAnswers } from '../http/accept.js'
 import type { ParsedBody } from '../http/body.js'
 import { readInbound } from './inbound.js'
 import { legacyTarget } from './legacy-backend.js'
-import { classifyEra } from '../modern/classify.js'
+import { classifyEra, mayBeModern } from '../modern/classify.js'
 import { serveModern } from './modern-post.js'
 import { onBothSlashForms } from './paths.js'
 
@@ -19,7 +19,7 @@ export function registerMcpPost(app: FastifyInstance, context: ProxyContext, url
       const body = request.body as ParsedBody | undefined
       const inbound = body && readInbound(body)
       // The era is decided by the body, once: a 2026-07-28 claim goes to the modern leg (or its ladder).
-      if (context.modern && inbound && !inbound.invalid) {
+      if (context.modern && inbound && !inbound.invalid && mayBeModern(body.value, request.headers)) {
         const outcome = classifyEra(body.value, request.headers)
         if (outcome.era !== 'legacy') return serveModern(context, context.modern, request, reply, outcome)
       }
