@@ -5,21 +5,23 @@
 // only cross-checked. Then the ladder's first two rungs for a modern message: an unsupported revision
 // (-32022) and the standard headers (-32020). Pure: no I/O, no throwing, so the routes stay thin.
 import type { IncomingHttpHeaders } from 'node:http'
-import { classifyMessage, ErrorCode, type JsonRpcId, type JsonRpcNotification, type JsonRpcRequest } from '@proxy/core'
 import {
-  checkMethodHeaderMatches,
-  checkStandardHeaders,
-  checkVersionHeaderMatches,
-  headerValue,
+  classifyMessage,
+  CLIENT_CAPABILITIES_META_KEY,
+  CLIENT_INFO_META_KEY,
+  ErrorCode,
+  LOG_LEVEL_META_KEY,
+  MODERN_PROTOCOL_VERSION,
   PROTOCOL_VERSION_META_KEY,
-} from './standard-headers.js'
+  type JsonRpcId,
+  type JsonRpcNotification,
+  type JsonRpcRequest,
+} from '@proxy/core'
+import { checkMethodHeaderMatches, checkStandardHeaders, checkVersionHeaderMatches, headerValue } from './standard-headers.js'
 
-export { PROTOCOL_VERSION_META_KEY }
-export const MODERN_PROTOCOL_VERSION = '2026-07-28'
+// The `_meta` keys and the revision are core's (the translations use them too); named here for the edge.
+export { CLIENT_CAPABILITIES_META_KEY, CLIENT_INFO_META_KEY, LOG_LEVEL_META_KEY, MODERN_PROTOCOL_VERSION, PROTOCOL_VERSION_META_KEY }
 export const MODERN_SUPPORTED_VERSIONS = [MODERN_PROTOCOL_VERSION] as const
-export const CLIENT_INFO_META_KEY = 'io.modelcontextprotocol/clientInfo'
-export const CLIENT_CAPABILITIES_META_KEY = 'io.modelcontextprotocol/clientCapabilities'
-export const LOG_LEVEL_META_KEY = 'io.modelcontextprotocol/logLevel'
 
 const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]

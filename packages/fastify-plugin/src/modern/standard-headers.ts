@@ -3,10 +3,7 @@
 // and `Mcp-Param-*` share. Intermediaries route on these headers while the child executes the body, so the
 // two must never disagree. Every check returns a reason (answered 400 -32020 by the caller) or undefined.
 import type { IncomingHttpHeaders } from 'node:http'
-import type { JsonRpcNotification, JsonRpcRequest } from '@proxy/core'
-
-/** The `_meta` key whose presence makes a message a 2026-07-28 claim (and whose value names the revision). */
-export const PROTOCOL_VERSION_META_KEY = 'io.modelcontextprotocol/protocolVersion'
+import { PROTOCOL_VERSION_META_KEY, type JsonRpcNotification, type JsonRpcRequest } from '@proxy/core'
 
 /** The body field `Mcp-Name` mirrors, per method. The `tasks/*` rows are SEP-2663's, kept so we agree with the SDK. */
 const NAME_SOURCE: ReadonlyMap<string, 'name' | 'uri' | 'taskId'> = new Map([
