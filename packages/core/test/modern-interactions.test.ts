@@ -121,9 +121,10 @@ class FakeChild {
 }
 
 /** Interactions over fake children (the first one is the primary), closed after the test. */
-function interactions(overrides: Partial<InteractionsOptions> = {}): { host: Interactions; children: FakeChild[] } {
-  const children = [new FakeChild()]
-  const host = new Interactions({
+/** Lease-pool settings over fake children: the first is the primary, `spawn` adds one to `children`. */
+function fakePool(children: FakeChild[]): LeasePoolOptions {
+  children.push(new FakeChild())
+  return {
     primary: children[0]!.pooled,
     spawn: async () => {
       const child = new FakeChild()
@@ -134,12 +135,19 @@ function interactions(overrides: Partial<InteractionsOptions> = {}): { host: Int
     maxQueued: 4,
     queueTimeoutMs: 5000,
     idleMs: 60_000,
+    logger: silentLogger,
+  }
+}
+
+function interactions(overrides: Partial<InteractionsOptions> = {}): { host: Interactions; children: FakeChild[] } {
+  const children: FakeChild[] = []
+  const host = new Interactions({
+    ...fakePool(children),
     inputTtlMs: 60_000,
     maxParked: 64,
     requestStateKey: undefined,
     instance: 'core-test',
     context: () => ({ serverInfo: { name: 'fake', version: '1.0.0' }, cache: DEFAULT_CACHE, passThrough: false, scope: { era: 'modern' }, capabilities: {} }),
-    logger: silentLogger,
     ...overrides,
   })
   onCleanup(() => host.close())
@@ -207,21 +215,8 @@ const text = (value: string) => ({ content: [{ type: 'text', text: value }] })
 
 describe('LeasePool', () => {
   function pool(overrides: Partial<LeasePoolOptions> = {}): { pool: LeasePool; children: FakeChild[] } {
-    const children = [new FakeChild()]
-    const leases = new LeasePool({
-      primary: children[0]!.pooled,
-      spawn: async () => {
-        const child = new FakeChild()
-        children.push(child)
-        return child.pooled
-      },
-      maxChildren: 2,
-      maxQueued: 4,
-      queueTimeoutMs: 5000,
-      idleMs: 60_000,
-      logger: silentLogger,
-      ...overrides,
-    })
+    const children: FakeChild[] = []
+    const leases = new LeasePool({ ...fakePool(children), ...overrides })
     onCleanup(() => leases.close())
     return { pool: leases, children }
   }

@@ -1,8 +1,7 @@
 import { ErrorCode, errorResponse } from '../jsonrpc/errors.js'
 import type { JsonRpcRequest } from '../jsonrpc/schemas.js'
-import type { Logger } from '../logger.js'
 import { InteractiveCall, type InteractiveHost } from './interactive-call.js'
-import { LeasePool, type PooledChild } from './lease-pool.js'
+import { LeasePool, type LeasePoolOptions, type PooledChild } from './lease-pool.js'
 import type { CallContext, ModernAnswer } from './modern-call.js'
 import { RequestStateCodec, requestDigest } from './request-state.js'
 import { requestForChild } from './translate.js'
@@ -25,17 +24,8 @@ const MAX_QUARANTINE_MS = 10_000
 /** The holder of a child in quarantine: its asks are refused (it holds no call). */
 const QUARANTINE = { id: null }
 
-export interface InteractionsOptions {
-  /** The primary child, and how to grow more like it. */
-  primary: PooledChild
-  spawn: () => Promise<PooledChild>
-  maxChildren: number
-  /** Calls that may wait for a lease; more get -32603 "busy". */
-  maxQueued: number
-  /** How long a call waits for a lease. */
-  queueTimeoutMs: number
-  /** A child other than the primary idle this long is stopped. */
-  idleMs: number
+/** The lease pool's settings (its children, growth, queue and reaping), and what MRTR adds. */
+export interface InteractionsOptions extends Omit<LeasePoolOptions, 'reclaim'> {
   /** How long a parked round waits for the client's retry. */
   inputTtlMs: number
   /** Parked calls at most; past that the one parked longest is given up. */
@@ -45,7 +35,6 @@ export interface InteractionsOptions {
   /** This proxy instance, sealed into every state. */
   instance: string
   context: () => CallContext
-  logger: Logger
 }
 
 /** A 2026 request's view of its client: what it declared, what logs it wants, and who it is. */
@@ -76,16 +65,8 @@ export class Interactions implements InteractiveHost {
   constructor(options: InteractionsOptions) {
     this.#options = options
     this.#codec = new RequestStateCodec(options.requestStateKey, options.instance)
-    this.#pool = new LeasePool({
-      primary: options.primary,
-      spawn: options.spawn,
-      maxChildren: options.maxChildren,
-      maxQueued: options.maxQueued,
-      queueTimeoutMs: options.queueTimeoutMs,
-      idleMs: options.idleMs,
-      reclaim: () => this.#reclaim(),
-      logger: options.logger,
-    })
+    // Every child held: the call parked longest may give way (see #reclaim).
+    this.#pool = new LeasePool({ ...options, reclaim: () => this.#reclaim() })
     this.#sweepEveryMs = Math.max(20, Math.min(1000, options.inputTtlMs / 4))
     this.#sweeper = setInterval(() => this.#sweep(), this.#sweepEveryMs)
     this.#sweeper.unref()
