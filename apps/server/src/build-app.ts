@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Writable } from 'node:stream'
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import mcpProxy from '@proxy/fastify-plugin'
+import mcpProxy, { DrainSwitch } from '@proxy/fastify-plugin'
 import type { RunConfig } from './parse-args.js'
 
 /** Where secrets could appear in a log line: never written, whatever the level. */
@@ -112,10 +112,13 @@ function serveMetricsOn(app: FastifyInstance, port: number): (registry: MetricsS
   }
 }
 
-/** Build the app: Fastify with its logger, and the proxy plugin registered with the options given. */
-export async function buildApp(config: RunConfig): Promise<FastifyInstance> {
+/**
+ * Build the app: Fastify with its logger, and the proxy plugin registered with the options given and the
+ * drain switch (which the CLI's SIGTERM handler starts).
+ */
+export async function buildApp(config: RunConfig, drain: DrainSwitch = new DrainSwitch()): Promise<FastifyInstance> {
   const app = Fastify(await serverOptions(config)) as unknown as FastifyInstance
-  const plugin = config.metricsPort === undefined ? config.plugin : { ...config.plugin, onMetricsRegistry: serveMetricsOn(app, config.metricsPort) }
+  const plugin = { ...config.plugin, drain, ...(config.metricsPort === undefined ? {} : { onMetricsRegistry: serveMetricsOn(app, config.metricsPort) }) }
   await app.register(mcpProxy, plugin)
   return app
 }

@@ -2,7 +2,7 @@
 // mcp-proxy: parse flags and environment → build Fastify with the proxy plugin → listen → handle signals.
 // Everything the proxy does lives in @proxy/fastify-plugin and @proxy/core; this file only wires.
 import type { FastifyInstance } from 'fastify'
-import { isLoopback } from '@proxy/fastify-plugin'
+import { DrainSwitch, isLoopback } from '@proxy/fastify-plugin'
 import { buildApp } from './build-app.js'
 import { helpText } from './help.js'
 import { parseArgs, UsageError, type ParseResult, type RunConfig } from './parse-args.js'
@@ -44,8 +44,9 @@ async function start(config: RunConfig, warnings: string[]): Promise<void> {
   // The SDK is loaded only when tracing is on, and registered before the plugin makes its first span.
   const tracing = config.otel ? (await import('./tracing.js')).startTracing(versionInfo().version) : undefined
   let app: FastifyInstance | undefined
+  const drain = new DrainSwitch()
   try {
-    app = await buildApp(config)
+    app = await buildApp(config, drain)
     for (const warning of warnings) app.log.warn(warning)
     if (tracing) {
       tracing.logTo(app.log)
@@ -62,14 +63,17 @@ async function start(config: RunConfig, warnings: string[]): Promise<void> {
     fail(1, message)
   }
   removeEarlyHandlers()
-  handleShutdown(app, { timeoutMs: config.shutdownTimeout, exitOnStdinClose: config.exitOnStdinClose })
+  handleShutdown(app, { timeoutMs: config.shutdownTimeout, exitOnStdinClose: config.exitOnStdinClose, drain })
 
   const { resolved } = config
   const base = baseUrl(app, config)
   const streamable = resolved.streamEndpoint ? base + resolved.streamEndpoint : undefined
   const sse = resolved.sseEndpoint && !resolved.stateless ? base + resolved.sseEndpoint : undefined
   const served = [streamable && `${streamable} (Streamable HTTP)`, sse && `${sse} (HTTP+SSE)`].filter(Boolean).join(', ')
-  app.log.info({ streamable, sse, mode: resolved.stateless ? 'stateless' : 'session', command: resolved.command.command }, `MCP proxy ready: ${served}`)
+  app.log.info(
+    { streamable, sse, mode: resolved.stateless ? 'stateless' : 'session', command: resolved.command.command, ...(resolved.instanceId === undefined ? {} : { instance: resolved.instanceId }) },
+    `MCP proxy ready: ${served}`,
+  )
   if (tracing) app.log.info({ endpoint: tracing.endpoint }, `tracing: spans sent over OTLP/HTTP to ${tracing.endpoint}`)
   if (!isLoopback(config.host) && resolved.apiKey === undefined) {
     app.log.warn(

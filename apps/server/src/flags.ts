@@ -52,7 +52,10 @@ export const FLAGS: readonly Flag[] = [
   { name: 'ssl-key', aliases: ['sslKey'], type: 'string', value: 'FILE', group: 'Server', help: 'PEM private key of --ssl-cert.' },
   { name: 'ssl-ca', aliases: ['sslCa'], type: 'string', value: 'FILE', group: 'Server', help: 'PEM CA bundle sent with the certificate chain.' },
   { name: 'keep-alive-timeout', aliases: ['keepAliveTimeout'], type: 'integer', value: 'MS', group: 'Server', default: String(CLI_DEFAULTS.keepAliveTimeout), help: 'Idle time before a keep-alive HTTP connection is closed (Node\'s 5 s cut sessions of the original).' },
-  { name: 'graceful-shutdown-timeout', aliases: ['gracefulShutdownTimeout'], type: 'integer', value: 'MS', group: 'Server', default: 'stop-grace × 3 + 3000', help: 'On SIGINT/SIGTERM, exit 1 if closing takes longer than this.' },
+  { name: 'graceful-shutdown-timeout', aliases: ['gracefulShutdownTimeout'], type: 'integer', value: 'MS', group: 'Server', default: 'stop-grace × 3 + 3000', help: 'Once shutting down (SIGINT, SIGHUP, or SIGTERM after the drain), exit 1 if closing takes longer than this.' },
+  { name: 'instance-id', aliases: ['instanceId', 'session-id-prefix', 'sessionIdPrefix'], type: 'string', value: 'ID', group: 'Server', option: 'instanceId', help: 'This instance\'s tag for load balancers ([A-Za-z0-9_-], at most 32): session ids become ID.<uuid>, answers carry Mcp-Proxy-Instance: ID, /ready reports it, 2026 request states are sealed with it.' },
+  { name: 'drain-timeout', aliases: ['drainTimeout'], type: 'integer', value: 'MS', group: 'Server', option: 'drainTimeout', help: 'On SIGTERM (or POST /drain) the proxy drains: /ready turns 503, new sessions get 503 + Retry-After, open sessions and requests go on until they end or this long; then it shuts down. 0: no drain. A second SIGTERM exits at once.' },
+  { name: 'admin-token', aliases: ['adminToken'], type: 'string', value: 'TOKEN', group: 'Server', option: 'adminToken', help: 'Enable POST /drain, authorised by "Authorization: Bearer TOKEN" (its own secret: the API key does not open it). Never logged, never passed to the child.' },
   { name: 'exit-on-stdin-close', aliases: ['exitOnStdinClose'], type: 'boolean', group: 'Server', default: 'false', help: 'Shut down when the proxy\'s own stdin ends (run as a child of another program). Otherwise stdin is ignored.' },
 
   // The child
@@ -74,7 +77,6 @@ export const FLAGS: readonly Flag[] = [
   { name: 'sse-endpoint', aliases: ['sseEndpoint'], type: 'string', value: 'PATH', group: 'Transports', option: 'sseEndpoint', help: 'Path of the legacy HTTP+SSE stream.' },
   { name: 'messages-endpoint', aliases: ['messagesEndpoint'], type: 'string', value: 'PATH', group: 'Transports', option: 'messagesEndpoint', help: 'Path where legacy SSE clients POST their messages.' },
   { name: 'json-response', aliases: ['jsonResponse', 'enableJsonResponse'], type: 'boolean', group: 'Transports', option: 'jsonResponse', help: 'Answer POSTed requests with one application/json body instead of an SSE stream.' },
-  { name: 'session-id-prefix', aliases: ['sessionIdPrefix'], type: 'string', value: 'TAG', group: 'Transports', option: 'sessionIdPrefix', help: 'Prefix of every session id (an instance tag for load balancers).' },
   { name: 'event-store', aliases: ['eventStore'], type: 'boolean', group: 'Transports', default: 'true', help: 'Keep events for Last-Event-ID replay (--no-event-store: same as --event-store-max-events 0).' },
   { name: 'event-store-max-events', aliases: ['eventStoreMaxEvents'], type: 'integer', value: 'N', group: 'Transports', option: 'eventStoreMaxEvents', help: 'Events kept per session for replay; 0 disables resumability.' },
   { name: 'event-store-max-bytes', aliases: ['eventStoreMaxBytes'], type: 'integer', value: 'BYTES', group: 'Transports', option: 'eventStoreMaxBytes', help: 'Bytes of events kept per session.' },

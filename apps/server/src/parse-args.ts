@@ -232,6 +232,8 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Pars
     sources.set(flag.option, value.source)
     if (flag.option === 'env') plugin.env = parseEnvEntries(value.value as string[], value.source)
     else if (flag.option === 'roots') plugin.roots = parseRoots(value.value as string, value.source)
+    // The old --session-id-prefix took the separator too ("node-a."): the id adds it now.
+    else if (flag.option === 'instanceId') plugin.instanceId = (value.value as string).replace(/\.$/, '')
     else (plugin as Record<string, unknown>)[flag.option] = value.value
   }
 

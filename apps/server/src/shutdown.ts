@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import type { DrainSwitch } from '@proxy/fastify-plugin'
 
 const SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const
 type Signal = keyof typeof SIGNALS
@@ -8,6 +9,8 @@ export interface ShutdownOptions {
   timeoutMs: number
   /** Also shut down when the proxy's own stdin ends. */
   exitOnStdinClose: boolean
+  /** The plugin's drain: SIGTERM starts it, and its end (however it was started) shuts the proxy down. */
+  drain: DrainSwitch
 }
 
 /**
@@ -24,17 +27,18 @@ export function exitOnEarlySignals(): () => void {
 }
 
 /**
- * SIGINT/SIGTERM/SIGHUP (and, if asked, the end of stdin): stop accepting, end open streams, stop every
- * child (the plugin's preClose), then exit 0. A timer (unref'd) exits 1 if that takes longer than
- * `timeoutMs`. A second signal exits at once (128 + its number); @proxy/core kills the children left.
+ * SIGTERM (what orchestrators send) drains first: `/ready` 503, no new sessions, open ones go on until they
+ * end or the drain timeout. When a drain ends (SIGTERM's, or one started by `POST /drain`), and at once on
+ * SIGINT/SIGHUP (and, if asked, the end of stdin): stop accepting, end open streams, stop every child (the
+ * plugin's preClose), then exit 0. A timer (unref'd) exits 1 if closing takes longer than `timeoutMs`. A
+ * second signal, while draining or closing, exits at once (128 + its number); @proxy/core kills the
+ * children left.
  */
 export function handleShutdown(app: FastifyInstance, options: ShutdownOptions): void {
+  const { drain } = options
   let closing = false
-  const stop = (reason: string, exitNow: number): void => {
-    if (closing) {
-      app.log.warn({ reason }, 'second signal: exiting now, killing the MCP servers still running')
-      process.exit(exitNow)
-    }
+  const close = (reason: string): void => {
+    if (closing) return
     closing = true
     app.log.info({ reason, timeoutMs: options.timeoutMs }, 'shutting down: closing streams and stopping MCP servers')
     const force = setTimeout(() => {
@@ -53,13 +57,24 @@ export function handleShutdown(app: FastifyInstance, options: ShutdownOptions): 
       },
     )
   }
-  for (const [signal, number] of Object.entries(SIGNALS) as [Signal, number][]) process.on(signal, () => stop(signal, 128 + number))
+  const exitNow = (reason: string, code: number): never => {
+    app.log.warn({ reason }, 'second signal: exiting now, killing the MCP servers still running')
+    process.exit(code)
+  }
+  void drain.finished.then((result) => close(`drained (${result.outcome})`))
+  const onSignal = (signal: Signal): void => {
+    if (closing || drain.draining) return exitNow(signal, 128 + SIGNALS[signal])
+    if (signal === 'SIGTERM') drain.start('SIGTERM')
+    else close(signal)
+  }
+  for (const signal of Object.keys(SIGNALS) as Signal[]) process.on(signal, () => onSignal(signal))
   if (options.exitOnStdinClose) {
     let ended = false
     const onEnd = (): void => {
       if (ended) return
       ended = true
-      stop('stdin closed', 1)
+      if (closing) return
+      close('stdin closed')
     }
     process.stdin.on('end', onEnd)
     process.stdin.on('close', onEnd)

@@ -28,7 +28,7 @@ const jsonLines = (text: string): Array<Record<string, unknown>> =>
 describe('--audit-log', () => {
   it('--audit-log FILE: one line per finished request, written by the time the proxy has exited', async () => {
     const path = tempFile('audit.log')
-    const cli = await startCli(['--port', '0', '--log-format', 'json', '--audit-log', path, '--', 'node', ECHO, marker()])
+    const cli = await startCli(['--port', '0', '--log-format', 'json', '--drain-timeout', '0', '--audit-log', path, '--', 'node', ECHO, marker()])
     const url = `${cli.base}/mcp`
     const session = await initialize(url)
     expect(await callTool(url, session, 'echo', { text: 'not in the audit log' })).toBe('not in the audit log')

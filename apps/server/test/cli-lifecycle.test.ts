@@ -7,9 +7,9 @@ import { callTool, ECHO, environOf, exitOf, IGNORE_SIGTERM, initialize, killAll,
 afterEach(killAll)
 
 describe('signals', () => {
-  it('SIGTERM with an open GET stream and a call in flight: exit 0, no child left', async () => {
+  it('SIGTERM with an open GET stream and a call in flight: drained until the drain timeout, then exit 0, no child left', async () => {
     const tag = marker()
-    const cli = await startCli(['--port', '0', '--log-format', 'json', '--verbose', '--', 'node', ECHO, tag])
+    const cli = await startCli(['--port', '0', '--log-format', 'json', '--verbose', '--drain-timeout', '300', '--', 'node', ECHO, tag])
     const url = `${cli.base}/mcp`
     const session = await initialize(url)
     const headers = { 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18' }
@@ -32,15 +32,17 @@ describe('signals', () => {
 
     cli.proc.kill('SIGTERM')
     expect(await exitOf(cli)).toBe(0)
+    // The session and both requests were still open: the drain ended on its timeout, then the usual shutdown.
+    expect(cli.logs().find((l) => /^drain timeout/.test(l.msg))).toMatchObject({ outcome: 'timeout', sessionsLeft: 1, requestsLeft: 2 })
     await waitFor(() => processesWith(ECHO, tag).length === 0, 3000, () => `no child left (still: ${processesWith(ECHO, tag).join(', ')})`)
     // Both the stream and the slow call were ended, not left hanging.
     expect(await streamEnded).toMatch(/ended|errored/)
     await slow
   })
 
-  it('a second SIGTERM exits at once, and the children that ignore SIGTERM are killed anyway', async () => {
+  it('a second SIGTERM while closing exits at once, and the children that ignore SIGTERM are killed anyway', async () => {
     const tag = marker()
-    const cli = await startCli(['--port', '0', '--log-format', 'json', '--stop-grace', '5000', '--', 'node', IGNORE_SIGTERM, tag])
+    const cli = await startCli(['--port', '0', '--log-format', 'json', '--stop-grace', '5000', '--drain-timeout', '0', '--', 'node', IGNORE_SIGTERM, tag])
     await initialize(`${cli.base}/mcp`)
     await waitFor(() => processesWith(IGNORE_SIGTERM, tag).length >= 2, 5000, () => 'the session child and the warm child')
 

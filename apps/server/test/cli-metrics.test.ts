@@ -68,7 +68,7 @@ describe('metrics (built CLI)', () => {
   })
 
   it('--metrics-port: /metrics on 127.0.0.1 at that port without the key, not on the main port; closed with the proxy', async () => {
-    const cli = await startCli(['--port', '0', '--log-format', 'json', '--metrics-port', '0', '--api-key', 'k', '--', 'node', ECHO, marker()])
+    const cli = await startCli(['--port', '0', '--log-format', 'json', '--drain-timeout', '0', '--metrics-port', '0', '--api-key', 'k', '--', 'node', ECHO, marker()])
     const metrics = await metricsUrl(cli)
     expect(metrics).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/)
     const url = `${cli.base}/mcp`

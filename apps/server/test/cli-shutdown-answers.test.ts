@@ -23,7 +23,7 @@ function ask(port: number, method: string, path: string, headers: Record<string,
 describe('shutdown answers', () => {
   it('SIGTERM while a child ignores it: /ping, /ready, POST and GET /mcp get 503 with a JSON-RPC error body', async () => {
     const tag = marker()
-    const cli = await startCli(['--port', '0', '--log-format', 'json', '--stop-grace', '1500', '--', 'node', IGNORE_SIGTERM, tag])
+    const cli = await startCli(['--port', '0', '--log-format', 'json', '--stop-grace', '1500', '--drain-timeout', '0', '--', 'node', IGNORE_SIGTERM, tag])
     const session = await initialize(`${cli.base}/mcp`)
     await waitFor(() => processesWith(IGNORE_SIGTERM, tag).length >= 2, 5000, () => 'the session child and the warm child')
 

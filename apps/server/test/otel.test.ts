@@ -65,7 +65,7 @@ const attribute = (attributes: OtlpAttribute[], key: string): unknown => {
 describe('tracing over OTLP/HTTP (the CLI)', () => {
   it('OTEL_EXPORTER_OTLP_ENDPOINT alone: the call\'s span reaches the receiver, and its trace reaches the child in _meta', async () => {
     const receiver = await otlpReceiver()
-    const cli = await startCli(['--port', '0', '--log-format', 'json', '--', 'node', ECHO, marker()], {
+    const cli = await startCli(['--port', '0', '--log-format', 'json', '--drain-timeout', '0', '--', 'node', ECHO, marker()], {
       env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '50' },
     })
     expect(cli.logs().find((line) => line.msg.startsWith('tracing:'))).toMatchObject({ endpoint: `${receiver.url}/v1/traces` })
@@ -107,7 +107,7 @@ describe('tracing over OTLP/HTTP (the CLI)', () => {
 
   it('--no-otel beside an OTLP endpoint: nothing is sent, and the caller\'s traceparent reaches the child as it came', async () => {
     const receiver = await otlpReceiver()
-    const cli = await startCli(['--port', '0', '--log-format', 'json', '--no-otel', '--', 'node', ECHO, marker()], {
+    const cli = await startCli(['--port', '0', '--log-format', 'json', '--drain-timeout', '0', '--no-otel', '--', 'node', ECHO, marker()], {
       env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '50' },
     })
     const url = `${cli.base}/mcp`

@@ -5,6 +5,7 @@ export type ProxyErrorCode =
   | 'MCP_PROXY_SESSION_LIMIT'
   | 'MCP_PROXY_INITIALIZE_FAILED'
   | 'MCP_PROXY_CLOSED'
+  | 'MCP_PROXY_DRAINING'
 
 /** An error of the proxy core: a stable code, a message that says what to do, and the cause. */
 export class ProxyError extends Error {

@@ -1,6 +1,7 @@
 import type { FastifyReply } from 'fastify'
 import type { OutgoingHttpHeaders } from 'node:http'
 import type { ModernLeg, ServingMode, SessionRegistry, SharedChild, StreamSink, Tap } from '@proxy/core'
+import type { DrainSwitch } from './drain/drain-switch.js'
 import { AnswerSink } from './http/answer-sink.js'
 import { SseSink, type SseSinkOptions } from './http/sse-sink.js'
 import type { ResolvedOptions } from './options.js'
@@ -23,6 +24,8 @@ export interface ProxyContext {
   prefix: string
   /** Every message and lifecycle event, for metrics, tracing, audit and the user's own listener. */
   tap: Tap
+  /** Graceful drain: once started, no new sessions and `/ready` is 503. */
+  drain: DrainSwitch
 }
 
 /** Take over the raw response (for streams that outlive the handler); headers the hooks set are kept. */

@@ -5,5 +5,6 @@ export default mcpProxy
 export { mcpProxy }
 export { McpProxyOptions, resolveOptions, isLoopback, FST_MCP_PROXY_INVALID_OPTIONS, type ResolvedOptions } from './options.js'
 export { HttpError } from './errors.js'
+export { DrainSwitch, type DrainResult, type DrainOutcome, type DrainState } from './drain/drain-switch.js'
 export { keyMatches } from './hooks/auth.js'
 export { originAllowed, hostAllowed } from './hooks/origin-guard.js'

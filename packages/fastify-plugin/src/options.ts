@@ -3,6 +3,7 @@ import { Value } from 'typebox/value'
 import { createError } from '@fastify/error'
 import type { Registry } from 'prom-client'
 import { DEFAULT_CACHE, DEFAULT_MAX_LISTEN_STREAMS, type CacheDefaults, type Root, type RootsPolicy, type TapListener } from '@proxy/core'
+import { DrainSwitch } from './drain/drain-switch.js'
 
 const Path = Type.String({ pattern: '^/' })
 const Millis = Type.Integer({ minimum: 0 })
@@ -84,8 +85,18 @@ export const McpProxyOptions = Type.Object({
   keepAliveInterval: Type.Optional(Millis),
   /** The SSE `retry` hint sent to clients that resume streams. @default 1000 */
   retryInterval: Type.Optional(Millis),
-  /** Prefix of every session id (an instance tag for load balancers). @default '' */
-  sessionIdPrefix: Type.Optional(Type.String({ pattern: '^[\\x21-\\x7E]*$', maxLength: 64 })),
+  /**
+   * This instance's tag, for load balancers: every session id it mints is `<instanceId>.<uuid>`, responses
+   * carry `Mcp-Proxy-Instance`, `/ready` reports it, and 2026-07-28 request states are sealed with it.
+   * @default none (ids are bare UUIDs)
+   */
+  instanceId: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$' })),
+  /** Once a drain starts, how long open sessions and requests may go on before it ends anyway. @default 30000 */
+  drainTimeout: Type.Optional(Millis),
+  /** Enables `POST /drain`, authorised by `Authorization: Bearer <adminToken>` (the API key does not open it). @default none */
+  adminToken: Type.Optional(Type.String({ minLength: 1 })),
+  /** The switch that starts a drain (e.g. on SIGTERM) and tells when it has ended. @default one of the plugin's own */
+  drain: Type.Optional(Type.Unsafe<DrainSwitch>(Type.Any())),
   /** Name the proxy gives itself in its own initialize (stateless mode). */
   clientInfo: Type.Optional(Type.Object({ name: Type.String(), version: Type.String() })),
   /**
@@ -199,7 +210,10 @@ export interface ResolvedOptions {
   warmChildren: number
   keepAliveInterval: number
   retryInterval: number
-  sessionIdPrefix: string
+  instanceId: string | undefined
+  drainTimeout: number
+  adminToken: string | undefined
+  drain: DrainSwitch | undefined
   clientInfo: { name: string; version: string }
   /** The 2026-07-28 leg; false when turned off. */
   modern: ModernOptions | false
@@ -288,6 +302,7 @@ export function resolveOptions(raw: unknown): ResolvedOptions {
   }
   const o = raw
   if (o.tap !== undefined && typeof o.tap !== 'function') throw new FST_MCP_PROXY_INVALID_OPTIONS('/tap must be a function (event) => void')
+  if (o.drain !== undefined && !(o.drain instanceof DrainSwitch)) throw new FST_MCP_PROXY_INVALID_OPTIONS('/drain must be a DrainSwitch')
   if (o.onMetricsRegistry !== undefined && typeof o.onMetricsRegistry !== 'function') throw new FST_MCP_PROXY_INVALID_OPTIONS('/onMetricsRegistry must be a function (registry) => void')
   if (o.metrics !== true) {
     const needsMetrics = (['metricsPublic', 'metricsToolNames', 'metricsPath', 'onMetricsRegistry'] as const).find((key) => o[key] !== undefined)
@@ -325,7 +340,10 @@ export function resolveOptions(raw: unknown): ResolvedOptions {
     warmChildren: o.warmChildren ?? 1,
     keepAliveInterval: o.keepAliveInterval ?? 15_000,
     retryInterval: o.retryInterval ?? 1000,
-    sessionIdPrefix: o.sessionIdPrefix ?? '',
+    instanceId: o.instanceId,
+    drainTimeout: o.drainTimeout ?? 30_000,
+    adminToken: o.adminToken,
+    drain: o.drain,
     clientInfo: o.clientInfo ?? { name: 'mcp-proxy', version: '0.1.0' },
     tap: o.tap,
     metrics:

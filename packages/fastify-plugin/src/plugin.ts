@@ -24,6 +24,9 @@ import { originGuard } from './hooks/origin-guard.js'
 import { refuseWhileClosing, type ClosingState } from './hooks/shutting-down.js'
 import { BodyError, registerJsonBody } from './http/body.js'
 import { resolveOptions, type McpProxyOptions, type ResolvedOptions } from './options.js'
+import { DrainSwitch, type DrainLoad } from './drain/drain-switch.js'
+import { countInFlight } from './drain/in-flight.js'
+import { registerDrainRoute } from './routes/drain.js'
 import { registerHealth } from './routes/health.js'
 import { registerLegacySse } from './routes/legacy-sse.js'
 import { registerMcpDelete } from './routes/mcp-delete.js'
@@ -36,13 +39,15 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** A health check (`/ping`, `/ready`): no API key, and a request without a Host header passes. */
     healthCheck?: boolean
+    /** An admin route (`/drain`): its own token instead of the API key. */
+    adminRoute?: boolean
   }
 }
 
 function childOptions(options: ResolvedOptions, tap: Tap, logger: Logger): Omit<ChildUpstreamOptions, 'shared'> {
-  // Never handed to the child: the API key, and the key that seals 2026 request states.
+  // Never handed to the child: the API key, the admin token, and the key that seals 2026 request states.
   const stateKey = options.modern ? options.modern.requestStateKey?.toString('utf8') : undefined
-  const secrets = [options.apiKey, stateKey].filter((secret): secret is string => secret !== undefined)
+  const secrets = [options.apiKey, options.adminToken, stateKey].filter((secret): secret is string => secret !== undefined)
   const base = options.inheritEnv ? process.env : {}
   return {
     command: { ...options.command, env: buildChildEnvironment({ base, extra: options.env, secrets }) },
@@ -107,7 +112,7 @@ function legacyLeg(options: ResolvedOptions, child: Omit<ChildUpstreamOptions, '
         ? () => new MemoryEventStore({ maxEvents: options.eventStoreMaxEvents, maxBytes: options.eventStoreMaxBytes, onEvict: evicted(child.tap) })
         : undefined,
     initializeTimeoutMs: options.initializeTimeout,
-    idPrefix: options.sessionIdPrefix,
+    idPrefix: options.instanceId === undefined ? '' : `${options.instanceId}.`,
     roots: options.roots,
     // What waits for a GET stream that is not open has the bound of a slow client's queue.
     backlogLimit: { maxEvents: options.eventStoreMaxEvents || 1000, maxBytes: options.maxQueuedBytes },
@@ -135,7 +140,7 @@ function modernLeg(options: ResolvedOptions, child: Omit<ChildUpstreamOptions, '
     inputTtlMs: options.modern.inputTtlMs,
     maxParked: options.modern.maxParked,
     requestStateKey: options.modern.requestStateKey,
-    instance: options.sessionIdPrefix || randomUUID(),
+    instance: options.instanceId ?? randomUUID(),
     leaseTimeoutMs: options.requestTimeout,
     logger: logger.child?.({ leg: 'modern' }) ?? logger,
   })
@@ -156,7 +161,8 @@ const mcpProxy: FastifyPluginAsync<McpProxyOptions> = async (app: FastifyInstanc
   if (options.auditLog !== undefined) await registerAuditLog(app, tap, options.auditLog, logger)
   const child = childOptions(options, tap, logger)
 
-  const context: ProxyContext = { options, legacy: legacyLeg(options, child, logger), modern: modernLeg(options, child, logger), prefix: app.prefix, tap }
+  const drain = options.drain ?? new DrainSwitch()
+  const context: ProxyContext = { options, legacy: legacyLeg(options, child, logger), modern: modernLeg(options, child, logger), prefix: app.prefix, tap, drain }
   if (options.metrics) registerMetrics(app, context, options.metrics)
   const serving = servingMode(context.legacy)
 
@@ -171,12 +177,29 @@ const mcpProxy: FastifyPluginAsync<McpProxyOptions> = async (app: FastifyInstanc
   }
 
   const healthCheck = (request: FastifyRequest): boolean => request.routeOptions.config.healthCheck === true
+  const adminRoute = (request: FastifyRequest): boolean => request.routeOptions.config.adminRoute === true
   const closing: ClosingState = { closing: false }
   app.addHook('onRequest', refuseWhileClosing(closing))
+  if (options.instanceId !== undefined) {
+    const instance = options.instanceId
+    app.addHook('onRequest', (_request, reply, done) => {
+      reply.header('mcp-proxy-instance', instance)
+      done()
+    })
+  }
   app.addHook('onRequest', hostShape())
   app.addHook('onRequest', originGuard(options.allowedOrigins, options.allowedHosts, healthCheck))
   app.addHook('onRequest', cors(options.allowedOrigins))
-  if (options.apiKey) app.addHook('onRequest', apiKeyAuth(options.apiKey, (request) => request.method === 'OPTIONS' || healthCheck(request)))
+  if (options.apiKey) app.addHook('onRequest', apiKeyAuth(options.apiKey, (request) => request.method === 'OPTIONS' || healthCheck(request) || adminRoute(request)))
+  // What a drain waits for: sessions, and every request but health checks, preflights and admin calls.
+  const inFlight = countInFlight(app, (request) => request.method === 'OPTIONS' || healthCheck(request) || adminRoute(request))
+  const load = (): DrainLoad => ({ sessions: context.legacy.kind === 'sessions' ? context.legacy.registry.size : 0, requests: inFlight.count })
+  drain.bind({
+    timeoutMs: options.drainTimeout,
+    stopAdmitting: () => (context.legacy.kind === 'sessions' ? context.legacy.registry.stopAdmitting() : undefined),
+    load,
+    logger,
+  })
   app.addHook('preParsing', bodyTimeout(options.bodyTimeout))
   registerJsonBody(app, options.maxBodySize, tap)
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -199,6 +222,7 @@ const mcpProxy: FastifyPluginAsync<McpProxyOptions> = async (app: FastifyInstanc
   }
   for (const path of paths) onBothSlashForms(app, 'OPTIONS', path, (form) => app.options(form, async (_request, reply) => reply.code(204).send()))
   registerHealth(app, context)
+  if (options.adminToken !== undefined) registerDrainRoute(app, drain, options.adminToken, load, options.drainTimeout)
 
   // Start the children before listening: a command that cannot be spawned fails `ready()`, not a client.
   // (The 2026-07-28 leg spawns its child on its first request.)

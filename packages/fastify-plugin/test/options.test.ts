@@ -33,7 +33,12 @@ describe('resolveOptions: invalid options', () => {
     ['maxSessions 0', { command: 'node', maxSessions: 0 }],
     ['negative sessionIdleTimeout', { command: 'node', sessionIdleTimeout: -5 }],
     ['warmChildren over 64', { command: 'node', warmChildren: 65 }],
-    ['sessionIdPrefix with a space', { command: 'node', sessionIdPrefix: 'a b' }],
+    ['instanceId with a dot', { command: 'node', instanceId: 'a.b' }],
+    ['instanceId over 32 characters', { command: 'node', instanceId: 'x'.repeat(33) }],
+    ['empty instanceId', { command: 'node', instanceId: '' }],
+    ['empty adminToken', { command: 'node', adminToken: '' }],
+    ['negative drainTimeout', { command: 'node', drainTimeout: -1 }],
+    ['drain not a DrainSwitch', { command: 'node', drain: { start() {} } }],
     ['allowedOrigins not an array', { command: 'node', allowedOrigins: 'http://localhost' }],
   ]
   for (const [name, raw] of cases) {
@@ -88,7 +93,9 @@ describe('resolveOptions: defaults', () => {
       roots: { mode: 'forward' },
       eventStoreMaxEvents: 1000,
       warmChildren: 1,
-      sessionIdPrefix: '',
+      instanceId: undefined,
+      drainTimeout: 30_000,
+      adminToken: undefined,
     })
   })
 

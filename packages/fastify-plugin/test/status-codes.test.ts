@@ -55,11 +55,16 @@ describe('POST /mcp: initialize', () => {
     expect(ids.size).toBe(3)
   })
 
-  it('honours sessionIdPrefix and stays visible ASCII', async () => {
-    const app = await buildApp({ sessionIdPrefix: 'node-a.' })
+  it('instanceId: session ids are <instanceId>.<uuid>, visible ASCII, and every answer names the instance', async () => {
+    const app = await buildApp({ instanceId: 'node-a' })
     const { sessionId } = await initSession(app)
-    expect(sessionId.startsWith('node-a.')).toBe(true)
-    expect(sessionId).toMatch(/^[\x21-\x7E]+$/)
+    expect(sessionId).toMatch(/^node-a\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
+    const refused = await post(app, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { 'mcp-session-id': 'node-b.nope' })
+    expect(refused.statusCode).toBe(404)
+    expect(refused.headers['mcp-proxy-instance']).toBe('node-a')
+    const ready = await app.inject({ method: 'GET', url: '/ready' })
+    expect(ready.headers['mcp-proxy-instance']).toBe('node-a')
+    expect(ready.json()).toMatchObject({ status: 'ready', instance: 'node-a' })
   })
 
   it('jsonResponse: answers application/json with the InitializeResult as the body', async () => {

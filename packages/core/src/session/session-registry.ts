@@ -61,6 +61,8 @@ export class SessionRegistry implements ServingMode {
   #options: SessionRegistryOptions
   #reaper: NodeJS.Timeout | undefined
   #closing = false
+  #admitting = true
+  #poolClosed: Promise<void> | undefined
 
   constructor(options: SessionRegistryOptions) {
     this.#options = options
@@ -75,6 +77,21 @@ export class SessionRegistry implements ServingMode {
 
   get size(): number {
     return this.#sessions.size
+  }
+
+  /** New sessions are accepted (not draining, not closing). */
+  get admitting(): boolean {
+    return this.#admitting && !this.#closing
+  }
+
+  /**
+   * Drain: refuse new sessions from now on (MCP_PROXY_DRAINING); the open ones go on. The warm pool is
+   * emptied, since no session will take its children.
+   */
+  stopAdmitting(): void {
+    if (!this.#admitting) return
+    this.#admitting = false
+    this.#poolClosed = this.#options.pool.close()
   }
 
   /** Children of closed sessions still being stopped. */
@@ -95,10 +112,10 @@ export class SessionRegistry implements ServingMode {
   /**
    * Start a session with its own child, now. At the session cap the session idle longest gives way.
    * Throws MCP_PROXY_SESSION_LIMIT when every session is busy or no process slot is free,
-   * MCP_PROXY_CLOSED when shutting down.
+   * MCP_PROXY_DRAINING while draining, MCP_PROXY_CLOSED when shutting down.
    */
   create(transport: SessionTransport, start: SessionStart = {}): Session {
-    if (this.#closing) throw new ProxyError('MCP_PROXY_CLOSED', 'The proxy is shutting down')
+    this.#refuseUnlessAdmitting()
     this.#makeRoom()
     if (!this.#processSlotFree) throw this.#limitError('the child processes of closed sessions are still stopping')
     return this.#start(transport, start)
@@ -109,7 +126,7 @@ export class SessionRegistry implements ServingMode {
    * still stopping), wait for one to finish, at most `slotWaitMs`.
    */
   async open(transport: SessionTransport, start: SessionStart = {}): Promise<Session> {
-    if (this.#closing) throw new ProxyError('MCP_PROXY_CLOSED', 'The proxy is shutting down')
+    this.#refuseUnlessAdmitting()
     const deadline = Date.now() + (this.#options.slotWaitMs ?? 1000)
     for (;;) {
       // Room is made again after each wait: a concurrent open may have taken the slot this one waited for.
@@ -120,9 +137,14 @@ export class SessionRegistry implements ServingMode {
       let timer: NodeJS.Timeout | undefined
       await Promise.race([...this.#stopping, new Promise((resolve) => (timer = setTimeout(resolve, left)))])
       clearTimeout(timer)
-      if (this.#closing) throw new ProxyError('MCP_PROXY_CLOSED', 'The proxy is shutting down')
+      this.#refuseUnlessAdmitting()
     }
     return this.create(transport, start)
+  }
+
+  #refuseUnlessAdmitting(): void {
+    if (this.#closing) throw new ProxyError('MCP_PROXY_CLOSED', 'The proxy is shutting down')
+    if (!this.#admitting) throw new ProxyError('MCP_PROXY_DRAINING', 'The proxy is draining: it takes no new sessions; open one on another instance')
   }
 
   // At the cap, close the session idle longest (no open stream, no request in flight), or refuse.
@@ -231,6 +253,6 @@ export class SessionRegistry implements ServingMode {
     this.#closing = true
     if (this.#reaper) clearInterval(this.#reaper)
     const sessions = [...this.#sessions.values()]
-    await Promise.all([...sessions.map((s) => s.close()), this.#options.pool.close(), ...this.#stopping])
+    await Promise.all([...sessions.map((s) => s.close()), this.#poolClosed ?? this.#options.pool.close(), ...this.#stopping])
   }
 }

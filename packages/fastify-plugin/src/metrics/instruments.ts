@@ -57,6 +57,8 @@ export function createInstruments(register: Registry) {
     eventsDroppedBytes: new Counter({ name: 'mcp_proxy_events_dropped_bytes_total', help: 'Bytes of the events in mcp_proxy_events_dropped_total.', labelNames: ['why'] as const, registers }),
     evictions: new Counter({ name: 'mcp_proxy_event_store_evictions_total', help: 'Events evicted from a session\'s event store to stay within its bounds (no longer replayable).', registers }),
     evictedBytes: new Counter({ name: 'mcp_proxy_event_store_evicted_bytes_total', help: 'Accounted bytes of the evicted events.', registers }),
+    draining: new Gauge({ name: 'mcp_proxy_draining', help: '1 from the start of a drain (SIGTERM or POST /drain) on: /ready is 503 and new sessions are refused.', registers }),
+    drains: new Counter({ name: 'mcp_proxy_drains_total', help: 'Drains ended, by outcome: idle (every session and request ended first) or timeout (the drain timeout ended them).', labelNames: ['outcome'] as const, registers }),
     linesDropped: new Counter({ name: 'mcp_proxy_lines_dropped_total', help: 'Stdout lines of a child that were not JSON-RPC (dropped), by reason.', labelNames: ['reason'] as const, registers }),
   }
 }

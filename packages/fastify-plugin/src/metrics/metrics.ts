@@ -14,12 +14,23 @@ import { MetricsRecorder } from './recorder.js'
 export function registerMetrics(app: FastifyInstance, context: ProxyContext, options: MetricsOptions): void {
   const registry = createRegistry()
   const { legacy } = context
-  const recorder = new MetricsRecorder(createInstruments(registry), {
+  const instruments = createInstruments(registry)
+  // Drains: a gauge while one runs, a count of how they ended; refused sessions are in the refusals (MCP_PROXY_DRAINING).
+  instruments.draining.set(context.drain.draining ? 1 : 0)
+  for (const outcome of ['idle', 'timeout']) instruments.drains.inc({ outcome }, 0)
+  const offDrain = context.drain.onChange((state, result) => {
+    instruments.draining.set(1)
+    if (state === 'drained' && result) instruments.drains.inc({ outcome: result.outcome })
+  })
+  const recorder = new MetricsRecorder(instruments, {
     toolNames: options.toolNames,
     sessionPid: (session) => (legacy.kind === 'sessions' ? legacy.registry.get(session)?.backend.child.pid : undefined),
   })
   const unsubscribe = context.tap.subscribe(recorder.record)
-  app.addHook('onClose', async () => unsubscribe())
+  app.addHook('onClose', async () => {
+    unsubscribe()
+    offDrain()
+  })
   if (options.path !== false) registerMetricsRoute(app, registry, options.path, options.public)
   options.onRegistry?.(registry)
 }

@@ -7,8 +7,13 @@ export function registerHealth(app: FastifyInstance, context: ProxyContext): voi
 
   app.get('/ready', { config: { healthCheck: true } }, async (_request, reply) => {
     // Readiness follows the 2025 leg, which every client can use; the 2026-07-28 leg is reported beside it.
+    // Draining turns it 503 at once, so a balancer stops sending new sessions here.
     const { ready, report } = servingMode(context.legacy).health()
     const modern = context.modern?.health().report
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', ...report, ...(modern ? { modern } : {}) })
+    const instance = context.options.instanceId
+    const status = context.drain.draining ? 'draining' : ready ? 'ready' : 'unavailable'
+    return reply
+      .code(status === 'ready' ? 200 : 503)
+      .send({ status, ...(instance === undefined ? {} : { instance }), ...report, ...(modern ? { modern } : {}) })
   })
 }

@@ -5,7 +5,7 @@ import { HttpError, replyError } from '../errors.js'
 /**
  * Start a session (at the cap, the session idle longest gives way; a child of a closed session that is
  * still stopping is waited for briefly), or answer 503 (too many sessions, with Retry-After; or shutting
- * down) and return undefined.
+ * down; draining, with Retry-After) and return undefined.
  */
 export async function openSession(
   registry: SessionRegistry,
@@ -19,6 +19,8 @@ export async function openSession(
   } catch (error) {
     if (!(error instanceof ProxyError)) throw error
     if (error.code === 'MCP_PROXY_SESSION_LIMIT') return void replyError(reply.header('retry-after', '5'), HttpError.SessionLimit, id)
+    // Retry at once: through a balancer, the retry reaches an instance that is not draining.
+    if (error.code === 'MCP_PROXY_DRAINING') return void replyError(reply.header('retry-after', '1'), HttpError.Draining, id)
     if (error.code === 'MCP_PROXY_CLOSED') return void replyError(reply, HttpError.ShuttingDown, id)
     throw error
   }

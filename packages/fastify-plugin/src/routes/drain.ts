@@ -1,0 +1,27 @@
+import type { FastifyInstance } from 'fastify'
+import { createHash } from 'node:crypto'
+import type { DrainSwitch } from '../drain/drain-switch.js'
+import { HttpError, replyError } from '../errors.js'
+import { keyMatches } from '../hooks/auth.js'
+
+/**
+ * `POST /drain` with `Authorization: Bearer <admin token>`: start draining (what SIGTERM does), answer 202
+ * with what is still open. Idempotent: a second call reports the drain already running. The admin token is
+ * its own credential: the API key neither opens nor is needed for this route.
+ */
+export function registerDrainRoute(app: FastifyInstance, drain: DrainSwitch, adminToken: string, load: () => { sessions: number; requests: number }, timeoutMs: number): void {
+  const expected = createHash('sha256').update(adminToken).digest()
+  app.post('/drain', { config: { adminRoute: true } }, async (request, reply) => {
+    const authorization = request.headers.authorization
+    const token = typeof authorization === 'string' && authorization.slice(0, 7).toLowerCase() === 'bearer ' ? authorization.slice(7).trim() : undefined
+    if (token === undefined || !keyMatches(token, expected)) {
+      reply.header('www-authenticate', 'Bearer realm="mcp-proxy-admin"')
+      return replyError(reply, HttpError.AdminUnauthorized)
+    }
+    const started = drain.start('POST /drain')
+    request.log.info({ started }, started ? 'drain requested over HTTP' : 'drain requested over HTTP: already draining')
+    const { sessions, requests } = load()
+    // The drain request itself is not one of the requests being waited for.
+    return reply.code(202).send({ status: drain.state, started, sessions, requests, timeoutMs })
+  })
+}
