@@ -56,7 +56,8 @@ async function startHttp({ args, healthPath, mcpPath, kind, env }) {
 /** Our systems never inherit OTEL_* from the harness (with OTEL_EXPORTER_OTLP_ENDPOINT set, the proxy traces). */
 const NO_OTEL = Object.fromEntries(Object.keys(process.env).filter((name) => name.startsWith('OTEL_')).map((name) => [name, undefined]))
 
-const ourArgs = (flags) => (port) => [OUR_CLI, '--host', '127.0.0.1', '--port', String(port), ...flags, '--quiet', '--', NODE, FIXTURE]
+// --drain-timeout 0: a bench stops the proxy to end it; a drain would wait for the load's sessions.
+const ourArgs = (flags) => (port) => [OUR_CLI, '--host', '127.0.0.1', '--port', String(port), ...flags, '--drain-timeout', '0', '--quiet', '--', NODE, FIXTURE]
 const notBuilt = () => (existsSync(OUR_CLI) ? null : `${OUR_CLI} not built yet (run pnpm build)`)
 
 const ours = (id, label, flags, kind, extra = {}) => ({

@@ -49,8 +49,9 @@ const HERE = dirname(fileURLToPath(import.meta.url))
 const ROOT = resolve(HERE, '..')
 /** Where the totals go for CI's one-line summary (scripts/test-summary.mjs). */
 const REPORTS = join(HERE, '..', 'reports')
+// --drain-timeout 0: a run stops the proxy to end it; a drain would wait for the sessions the suite left open.
 const DEFAULT_PROXY_CMD =
-  'node apps/server/dist/cli.js --host 127.0.0.1 --port {port} {stateless} {apiKey} --quiet -- node {fixture}'
+  'node apps/server/dist/cli.js --host 127.0.0.1 --port {port} {stateless} {apiKey} --drain-timeout 0 --quiet -- node {fixture}'
 const READY_TIMEOUT_MS = 15_000
 const STOP_GRACE_MS = 5_000
 const SUITE_TIMEOUT_MS = 120_000 // one run normally takes 2-10 s

@@ -176,7 +176,7 @@ class Proxy {
 
   async start() {
     const args = [
-      CLI, '--host', '127.0.0.1', '--port', '0', '--log-format', 'json',
+      CLI, '--host', '127.0.0.1', '--port', '0', '--log-format', 'json', '--drain-timeout', '0',
       '--max-sessions', String(MAX_SESSIONS), '--warm-children', String(WARM_CHILDREN),
       '--max-line-length', String(MAX_LINE_LENGTH), '--request-timeout', String(REQUEST_TIMEOUT_MS),
       '--session-idle-timeout', String(IDLE_TIMEOUT_MS), '--stop-grace', String(STOP_GRACE_MS),

@@ -100,7 +100,8 @@ async function startProxy(port) {
   let args
   let kind
   if (existsSync(CLI)) {
-    args = [CLI, '--host', '127.0.0.1', '--port', String(port), '--quiet', '--', process.execPath, FIXTURE]
+    // --drain-timeout 0: the soak checks the shutdown itself; a drain would wait for sessions it left open.
+    args = [CLI, '--host', '127.0.0.1', '--port', String(port), '--drain-timeout', '0', '--quiet', '--', process.execPath, FIXTURE]
     kind = 'CLI (apps/server/dist/cli.js)'
   } else if (existsSync(PLUGIN)) {
     args = ['--expose-gc', '--input-type=module', '-e', fallbackScript(port)]

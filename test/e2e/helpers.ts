@@ -109,7 +109,9 @@ export async function waitFor(condition: () => boolean | Promise<boolean>, timeo
 export async function startProxy(server: string[], childMarks: string[], flags: string[] = []): Promise<Proxy> {
   const proc = spawn(process.execPath, [CLI, '--port', '0', '--host', '127.0.0.1', '--log-format', 'json', ...flags, '--', ...server], {
     cwd: ROOT,
-    env: cleanEnv(),
+    // These tests stop the proxy to end it, not to drain it (cli-drain and load-balancers test the drain):
+    // no drain, so sessions still open do not hold the stop for the drain timeout. A flag still wins.
+    env: { ...cleanEnv(), MCP_PROXY_DRAIN_TIMEOUT: '0' },
     stdio: ['ignore', 'ignore', 'pipe'],
   })
   let err = ''
