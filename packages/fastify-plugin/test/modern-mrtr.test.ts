@@ -169,6 +169,16 @@ describe('a round of input_required and its retry', () => {
     expect(await nothingHeld(base)).toEqual({ children: 1, leased: 0, queued: 0, parked: 0 })
   })
 
+  it('--instance-id: the state names the instance in its readable part (a balancer can route the retry by it)', async () => {
+    const { base } = await listenLogged({ fixture: 'everything-legacy', instanceId: 'node-7' })
+    const call = callOf('first', 'test_input_required_result_elicitation', {}, ELICITATION)
+    const round = inputRequiredOf(await exchange(base, call))
+    const body = JSON.parse(Buffer.from(round.requestState.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>
+    expect(body.i).toBe('node-7')
+    const done = await exchange(base, retryOf(call, 'second', round.requestState, { user_name: accept('Ada') }))
+    expect(resultOf(done)).toMatchObject({ resultType: 'complete' })
+  })
+
   it('several rounds: each has a new state, and the call ends with the last answer (tools/call and prompts/get)', async () => {
     const { base } = await listenLogged({ fixture: 'everything-legacy' })
     const call = callOf(1, 'test_input_required_result_multi_round', {}, ELICITATION)
