@@ -7,7 +7,7 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { ROOT, waitFor } from '../helpers.js'
-import { childrenOf, freePort, killLeftovers, startDaemon, type Daemon } from './daemons.js'
+import { childrenOf, freePort, isAlive, killLeftovers, startDaemon, type Daemon } from './daemons.js'
 
 const run = promisify(execFile)
 
@@ -127,7 +127,12 @@ export async function startNginx(
     workers = [...new Set([...workers, ...childrenOf(daemon.pid)])]
     writeFileSync(join(confDir, 'upstreams.conf'), renderUpstreams(instances))
     await nginxCheck(binary, conf, prefix)
+    const old = childrenOf(daemon.pid)
     await run(binary, ['-s', 'reload', '-c', conf, '-p', prefix, '-g', `pid ${join(prefix, 'nginx.pid')};`])
+    // The old workers keep serving the connections they hold with the old configuration until those close
+    // (idle keep-alive connections at once, open streams when they end): the reload is complete once they
+    // have exited. Until then a request on one of them would be routed by the old map.
+    await waitFor(() => old.every((pid) => !isAlive(pid)), 15_000, () => `the old nginx workers (${old.filter(isAlive).join(', ')}) to exit after the reload`)
   }
   return { daemon, base, conf, reload, stop }
 }
