@@ -31,8 +31,8 @@ export function exitOnEarlySignals(): () => void {
  * end or the drain timeout. When a drain ends (SIGTERM's, or one started by `POST /drain`), and at once on
  * SIGINT/SIGHUP (and, if asked, the end of stdin): stop accepting, end open streams, stop every child (the
  * plugin's preClose), then exit 0. A timer (unref'd) exits 1 if closing takes longer than `timeoutMs`. A
- * second signal, while draining or closing, exits at once (128 + its number); @proxy/core kills the
- * children left.
+ * second signal, or any signal while closing, exits at once (128 + its number); @proxy/core kills the
+ * children left. A SIGTERM after `POST /drain` started a drain waits for that drain.
  */
 export function handleShutdown(app: FastifyInstance, options: ShutdownOptions): void {
   const { drain } = options
@@ -62,10 +62,14 @@ export function handleShutdown(app: FastifyInstance, options: ShutdownOptions): 
     process.exit(code)
   }
   void drain.finished.then((result) => close(`drained (${result.outcome})`))
+  // Signals are counted on their own: a drain started by POST /drain does not make the orchestrator's
+  // SIGTERM a "second" one (it waits for that drain), and SIGINT/SIGHUP still close gracefully.
+  let signalled = false
   const onSignal = (signal: Signal): void => {
-    if (closing || drain.draining) return exitNow(signal, 128 + SIGNALS[signal])
-    if (signal === 'SIGTERM') drain.start('SIGTERM')
-    else close(signal)
+    if (signalled || closing) return exitNow(signal, 128 + SIGNALS[signal])
+    signalled = true
+    if (signal !== 'SIGTERM') return close(signal)
+    if (!drain.start('SIGTERM')) app.log.info({ signal }, 'SIGTERM: a drain is already running; the proxy shuts down when it ends')
   }
   for (const signal of Object.keys(SIGNALS) as Signal[]) process.on(signal, () => onSignal(signal))
   if (options.exitOnStdinClose) {

@@ -106,7 +106,8 @@ describe('drain (built CLI)', () => {
     for (const pid of processesWith(ECHO, tag)) expect(Object.values(environOf(pid)).filter((v) => v.includes(admin))).toEqual([])
 
     for (const authorization of [undefined, 'Bearer wrong', `Bearer ${key}`]) {
-      const refused = await fetch(`${cli.base}/drain`, { method: 'POST', headers: authorization ? { authorization } : {} })
+      // A body is sent and never read: the token is checked before it.
+    const refused = await fetch(`${cli.base}/drain`, { method: 'POST', headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) }, body: 'not json' })
       expect(refused.status).toBe(401)
       expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer/)
       expect(((await refused.json()) as { error: { data: { reason: string } } }).error.data.reason).toBe('MCP_PROXY_ADMIN_UNAUTHORIZED')
@@ -120,6 +121,11 @@ describe('drain (built CLI)', () => {
     expect(await again.json()).toMatchObject({ status: 'draining', started: false })
     expect((await ready(cli)).status).toBe(503)
     expect(cli.logs().some((l) => JSON.stringify(l).includes(admin))).toBe(false)
+
+    // The orchestrator's SIGTERM that follows is a first signal: it waits for the drain, it does not cut it.
+    cli.proc.kill('SIGTERM')
+    await waitFor(() => cli.logs().some((l) => /^SIGTERM: a drain is already running/.test(l.msg)), 5000, () => 'the SIGTERM line')
+    expect(await callTool(url, session, 'echo', { text: 'after SIGTERM' }, { 'x-api-key': key })).toBe('after SIGTERM')
 
     await fetch(url, { method: 'DELETE', headers: { 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18', 'x-api-key': key } })
     expect(await exitOf(cli, 10_000)).toBe(0)

@@ -302,6 +302,9 @@ export function resolveOptions(raw: unknown): ResolvedOptions {
   }
   const o = raw
   if (o.tap !== undefined && typeof o.tap !== 'function') throw new FST_MCP_PROXY_INVALID_OPTIONS('/tap must be a function (event) => void')
+  if ((raw as Record<string, unknown>).sessionIdPrefix !== undefined) {
+    throw new FST_MCP_PROXY_INVALID_OPTIONS('/sessionIdPrefix was replaced by instanceId: ids are now <instanceId>.<uuid> (give the tag without the dot)')
+  }
   if (o.drain !== undefined && !(o.drain instanceof DrainSwitch)) throw new FST_MCP_PROXY_INVALID_OPTIONS('/drain must be a DrainSwitch')
   if (o.onMetricsRegistry !== undefined && typeof o.onMetricsRegistry !== 'function') throw new FST_MCP_PROXY_INVALID_OPTIONS('/onMetricsRegistry must be a function (registry) => void')
   if (o.metrics !== true) {

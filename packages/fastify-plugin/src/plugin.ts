@@ -179,7 +179,6 @@ const mcpProxy: FastifyPluginAsync<McpProxyOptions> = async (app: FastifyInstanc
   const healthCheck = (request: FastifyRequest): boolean => request.routeOptions.config.healthCheck === true
   const adminRoute = (request: FastifyRequest): boolean => request.routeOptions.config.adminRoute === true
   const closing: ClosingState = { closing: false }
-  app.addHook('onRequest', refuseWhileClosing(closing))
   if (options.instanceId !== undefined) {
     const instance = options.instanceId
     app.addHook('onRequest', (_request, reply, done) => {
@@ -187,13 +186,19 @@ const mcpProxy: FastifyPluginAsync<McpProxyOptions> = async (app: FastifyInstanc
       done()
     })
   }
+  app.addHook('onRequest', refuseWhileClosing(closing))
   app.addHook('onRequest', hostShape())
   app.addHook('onRequest', originGuard(options.allowedOrigins, options.allowedHosts, healthCheck))
   app.addHook('onRequest', cors(options.allowedOrigins))
   if (options.apiKey) app.addHook('onRequest', apiKeyAuth(options.apiKey, (request) => request.method === 'OPTIONS' || healthCheck(request) || adminRoute(request)))
-  // What a drain waits for: sessions, and every request but health checks, preflights and admin calls.
+  // What a drain waits for: sessions, every request but health checks, preflights and admin calls, and 2026
+  // calls parked for the client's input (their retry is still to come).
   const inFlight = countInFlight(app, (request) => request.method === 'OPTIONS' || healthCheck(request) || adminRoute(request))
-  const load = (): DrainLoad => ({ sessions: context.legacy.kind === 'sessions' ? context.legacy.registry.size : 0, requests: inFlight.count })
+  const load = (): DrainLoad => ({
+    sessions: context.legacy.kind === 'sessions' ? context.legacy.registry.size : 0,
+    requests: inFlight.count,
+    parked: context.modern?.parked ?? 0,
+  })
   drain.bind({
     timeoutMs: options.drainTimeout,
     stopAdmitting: () => (context.legacy.kind === 'sessions' ? context.legacy.registry.stopAdmitting() : undefined),

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest'
 import mcpProxy, { DrainSwitch } from '../src/index.js'
 import { buildApp, fixture, listen } from './helpers.js'
 import { echoCall, initializeRequest, initSession, post, rpcRequest } from './http-helpers.js'
-import { exchange, modernRequest, openListen, resultOf } from './modern-helpers.js'
+import { exchange, listenRequest, modernRequest, openListen, resultOf } from './modern-helpers.js'
+import { rawSocket } from './failure-helpers.js'
 
 const KEY = 'drain-test-key'
 const AUTH = { 'x-api-key': KEY }
@@ -100,6 +101,28 @@ describe('drain (plugin)', () => {
     expect(await slow).toMatchObject({ status: 200 })
     expect(await drain.finished).toMatchObject({ outcome: 'idle', requestsLeft: 0 })
     expect(stateAtAnswer).toBe('draining')
+  })
+
+  it('a request pipelined behind a stream on a socket that dies is not waited for', async () => {
+    const drain = new DrainSwitch()
+    const { app, base } = await listen({ drain, drainTimeout: 60_000 })
+    const port = Number(new URL(base).port)
+    const socket = await rawSocket(port)
+    socket.on('error', () => {})
+    const head = (body: string): string =>
+      `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\n` +
+      `Mcp-Protocol-Version: 2026-07-28\r\nMcp-Method: subscriptions/listen\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+    // A listen stream (it never ends by itself), and a second request queued behind it on the same socket.
+    const listenBody = JSON.stringify(listenRequest('l1', { toolsListChanged: true }))
+    const opened = new Promise<void>((resolve) => socket.once('data', () => resolve()))
+    socket.write(head(listenBody) + head(JSON.stringify(listenRequest('l2', { toolsListChanged: true }))))
+    await opened
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
+    socket.destroy()
+    await closed
+    drain.start('test')
+    expect(await drain.finished).toMatchObject({ outcome: 'idle', requestsLeft: 0 })
+    await app.close()
   })
 
   it('a drain started before the plugin is ready takes effect when it is; one switch serves one registration', async () => {

@@ -9,6 +9,7 @@
 // (packages/core/test/modern-interactions.test.ts) cover what needs a clock or a second principal: idle
 // reaping, the lease queue's timeout, another caller's retry.
 import { describe, expect, it } from 'vitest'
+import { DrainSwitch } from '../src/index.js'
 import { listenLogged, stderrLines, waitFor, waitForChildren, type JsonRpcId, type LoggedApp, type Message } from './failure-helpers.js'
 import {
   CLIENT_CAPABILITIES_KEY,
@@ -177,6 +178,22 @@ describe('a round of input_required and its retry', () => {
     expect(body.i).toBe('node-7')
     const done = await exchange(base, retryOf(call, 'second', round.requestState, { user_name: accept('Ada') }))
     expect(resultOf(done)).toMatchObject({ resultType: 'complete' })
+  })
+
+  it('a drain waits for a parked call: its retry is still served, then the drain ends idle', async () => {
+    const drain = new DrainSwitch()
+    const { base } = await listenLogged({ fixture: 'everything-legacy', drain, drainTimeout: 60_000 })
+    const call = callOf('first', 'test_input_required_result_elicitation', {}, ELICITATION)
+    const round = inputRequiredOf(await exchange(base, call))
+    drain.start('test')
+    let ended = false
+    void drain.finished.then(() => (ended = true))
+    // Nothing is in flight over HTTP and there are no sessions, yet the call is not over.
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(ended).toBe(false)
+    const done = await exchange(base, retryOf(call, 'second', round.requestState, { user_name: accept('Ada') }))
+    expect(resultOf(done)).toMatchObject({ resultType: 'complete' })
+    expect(await drain.finished).toMatchObject({ outcome: 'idle', parkedLeft: 0 })
   })
 
   it('several rounds: each has a new state, and the call ends with the last answer (tools/call and prompts/get)', async () => {

@@ -38,6 +38,7 @@ describe('resolveOptions: invalid options', () => {
     ['empty instanceId', { command: 'node', instanceId: '' }],
     ['empty adminToken', { command: 'node', adminToken: '' }],
     ['negative drainTimeout', { command: 'node', drainTimeout: -1 }],
+    ['sessionIdPrefix (replaced by instanceId)', { command: 'node', sessionIdPrefix: 'node-a.' }],
     ['drain not a DrainSwitch', { command: 'node', drain: { start() {} } }],
     ['allowedOrigins not an array', { command: 'node', allowedOrigins: 'http://localhost' }],
   ]

@@ -205,6 +205,11 @@ export class ModernLeg implements ServingMode {
     return { serverInfo: this.#serverInfo(), cache: this.#options.cache, passThrough: this.#passThrough, scope, capabilities }
   }
 
+  /** Calls parked for the client's input (MRTR), waiting for its retry. */
+  get parked(): number {
+    return this.#interactions?.stats.parked ?? 0
+  }
+
   health(): Health {
     const { state } = this
     const pid = this.#child?.pid

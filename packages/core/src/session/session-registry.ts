@@ -79,11 +79,6 @@ export class SessionRegistry implements ServingMode {
     return this.#sessions.size
   }
 
-  /** New sessions are accepted (not draining, not closing). */
-  get admitting(): boolean {
-    return this.#admitting && !this.#closing
-  }
-
   /**
    * Drain: refuse new sessions from now on (MCP_PROXY_DRAINING); the open ones go on. The warm pool is
    * emptied, since no session will take its children.

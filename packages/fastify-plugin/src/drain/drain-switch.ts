@@ -8,15 +8,18 @@ export interface DrainResult {
   reason: string
   outcome: DrainOutcome
   durationMs: number
-  /** Sessions and HTTP requests still open when it ended (0 and 0 when idle). */
+  /** Sessions, HTTP requests and parked 2026 calls still open when it ended (all 0 when idle). */
   sessionsLeft: number
   requestsLeft: number
+  parkedLeft: number
 }
 
-/** What is still being served: sessions, and HTTP requests in flight (streams included). */
+/** What is still being served: sessions, HTTP requests in flight (streams included), 2026 calls parked for input. */
 export interface DrainLoad {
   sessions: number
   requests: number
+  /** 2026-07-28 calls waiting for the client's retry (MRTR): their answer is still to come. */
+  parked: number
 }
 
 /** What a drain acts on; the plugin binds its own. */
@@ -94,7 +97,7 @@ export class DrainSwitch {
     const end = (outcome: DrainOutcome): void => {
       for (const timer of timers) clearTimeout(timer)
       const left = target.load()
-      const result: DrainResult = { reason, outcome, durationMs: Date.now() - startedAt, sessionsLeft: left.sessions, requestsLeft: left.requests }
+      const result: DrainResult = { reason, outcome, durationMs: Date.now() - startedAt, sessionsLeft: left.sessions, requestsLeft: left.requests, parkedLeft: left.parked }
       this.#state = 'drained'
       if (outcome === 'idle') target.logger.info(result, 'drained: every session and request has ended')
       else target.logger.warn(result, 'drain timeout: closing what is still open')
@@ -102,8 +105,8 @@ export class DrainSwitch {
       this.#resolve(result)
     }
     const idle = (): boolean => {
-      const { sessions, requests } = target.load()
-      return sessions === 0 && requests === 0
+      const { sessions, requests, parked } = target.load()
+      return sessions === 0 && requests === 0 && parked === 0
     }
     if (idle()) return end('idle')
     if (target.timeoutMs === 0) return end('timeout')

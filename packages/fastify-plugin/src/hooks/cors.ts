@@ -3,7 +3,7 @@ import { originAllowed } from './origin-guard.js'
 
 const ALLOW_METHODS = 'GET, POST, DELETE, OPTIONS'
 const ALLOW_HEADERS = 'Content-Type, Accept, Authorization, X-API-Key, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID, Mcp-Method, Mcp-Name'
-const EXPOSE_HEADERS = 'Mcp-Session-Id, Mcp-Protocol-Version, WWW-Authenticate'
+const EXPOSE_HEADERS = 'Mcp-Session-Id, Mcp-Protocol-Version, WWW-Authenticate, Mcp-Proxy-Instance, Retry-After'
 
 /** A 2026-07-28 `Mcp-Param-<name>` header (the name a tool's schema gives it; a token, RFC 9110). */
 const PARAM_HEADER = /^mcp-param-[!#$%&'*+.^_`|~0-9a-z-]+$/i

@@ -1,6 +1,6 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, onRequestHookHandler } from 'fastify'
 import { createHash } from 'node:crypto'
-import type { DrainSwitch } from '../drain/drain-switch.js'
+import type { DrainLoad, DrainSwitch } from '../drain/drain-switch.js'
 import { HttpError, replyError } from '../errors.js'
 import { keyMatches } from '../hooks/auth.js'
 
@@ -9,19 +9,20 @@ import { keyMatches } from '../hooks/auth.js'
  * with what is still open. Idempotent: a second call reports the drain already running. The admin token is
  * its own credential: the API key neither opens nor is needed for this route.
  */
-export function registerDrainRoute(app: FastifyInstance, drain: DrainSwitch, adminToken: string, load: () => { sessions: number; requests: number }, timeoutMs: number): void {
+export function registerDrainRoute(app: FastifyInstance, drain: DrainSwitch, adminToken: string, load: () => DrainLoad, timeoutMs: number): void {
   const expected = createHash('sha256').update(adminToken).digest()
-  app.post('/drain', { config: { adminRoute: true } }, async (request, reply) => {
+  // In onRequest: a caller without the token gets 401 before any body is read.
+  const adminOnly: onRequestHookHandler = (request, reply, done) => {
     const authorization = request.headers.authorization
     const token = typeof authorization === 'string' && authorization.slice(0, 7).toLowerCase() === 'bearer ' ? authorization.slice(7).trim() : undefined
-    if (token === undefined || !keyMatches(token, expected)) {
-      reply.header('www-authenticate', 'Bearer realm="mcp-proxy-admin"')
-      return replyError(reply, HttpError.AdminUnauthorized)
-    }
+    if (token !== undefined && keyMatches(token, expected)) return done()
+    reply.header('www-authenticate', 'Bearer realm="mcp-proxy-admin"')
+    return replyError(reply, HttpError.AdminUnauthorized)
+  }
+  app.post('/drain', { config: { adminRoute: true }, onRequest: adminOnly }, async (request, reply) => {
     const started = drain.start('POST /drain')
     request.log.info({ started }, started ? 'drain requested over HTTP' : 'drain requested over HTTP: already draining')
-    const { sessions, requests } = load()
     // The drain request itself is not one of the requests being waited for.
-    return reply.code(202).send({ status: drain.state, started, sessions, requests, timeoutMs })
+    return reply.code(202).send({ status: drain.state, started, ...load(), timeoutMs })
   })
 }
