@@ -193,7 +193,7 @@ const mcpProxy: FastifyPluginAsync<McpProxyOptions> = async (app: FastifyInstanc
   if (options.apiKey) app.addHook('onRequest', apiKeyAuth(options.apiKey, (request) => request.method === 'OPTIONS' || healthCheck(request) || adminRoute(request)))
   // What a drain waits for: sessions, every request but health checks, preflights and admin calls, and 2026
   // calls parked for the client's input (their retry is still to come).
-  const inFlight = countInFlight(app, (request) => request.method === 'OPTIONS' || healthCheck(request) || adminRoute(request))
+  const inFlight = countInFlight(app, (route) => route.method === 'OPTIONS' || route.config?.healthCheck === true || route.config?.adminRoute === true)
   const load = (): DrainLoad => ({
     sessions: context.legacy.kind === 'sessions' ? context.legacy.registry.size : 0,
     requests: inFlight.count,
