@@ -137,6 +137,8 @@ export class SseSink implements StreamSink {
   }
 
   #uncork = (): void => {
+    // end() may have uncorked already; the uncork scheduled for the tick then has nothing to do.
+    if (!this.#corked) return
     this.#corked = false
     this.#res.uncork()
     if (this.#tickBytes > 0) {
@@ -215,6 +217,9 @@ export class SseSink implements StreamSink {
     if (!this.#connection.open) return
     this.start()
     if (this.#priming) this.#write('')
+    // Uncork before end(): on Node >= 22 a ServerResponse ended while corked drops what was written in the
+    // cork (the last event, often the result, would never leave).
+    this.#uncork()
     this.#res.end()
     this.#connection.closed()
   }
