@@ -3,9 +3,19 @@
 #   docker build -t mcp-proxy .
 #   docker run --rm --init -p 3000:3000 mcp-proxy -- npx -y @modelcontextprotocol/server-everything
 #
-# Base image: node:20-bookworm-slim in both stages. Node 20.19 is the oldest engine the workspace supports
+# The `uv` target adds uv/uvx and Python, for MCP servers published on PyPI:
+#   docker build --target uv -t mcp-proxy:uv .
+#   docker run --rm --init -p 3000:3000 mcp-proxy:uv -- uvx mcp-server-fetch
+# Without --target the image is the default one (the last stage), exactly as before.
+#
+# Base image: node:20-bookworm-slim in the build and runtime stages. Node 20.19 is the oldest engine the workspace supports
 # and tests (package.json "engines"), so the image runs what CI runs. Node is needed at run time anyway:
 # most MCP servers are `npx` or `node` programs, and they run inside this container.
+
+# uv's official image holds nothing but the two static binaries (/uv, /uvx) for each architecture; the uv
+# stage copies them. Bump the version here (and pin its digest once checked: docker buildx imagetools inspect).
+ARG UV_VERSION=0.12.9
+FROM ghcr.io/astral-sh/uv:${UV_VERSION} AS uv-bin
 
 # ---- build: install the workspace, compile, then deploy only the server's production dependencies ----
 FROM node:20-bookworm-slim AS build
@@ -36,8 +46,8 @@ RUN pnpm --filter 'server...' build
 # pnpm 10 deploys a workspace without inject-workspace-packages only with --legacy.
 RUN pnpm --filter server deploy --prod --legacy /out
 
-# ---- runtime ----
-FROM node:20-bookworm-slim
+# ---- runtime: the default image ----
+FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     MCP_PROXY_HOST=0.0.0.0 \
     MCP_PROXY_PORT=3000
@@ -53,3 +63,27 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
 # Everything after the image name is the proxy's command line: `docker run IMAGE [flags] -- <command> [args…]`.
 ENTRYPOINT ["node", "/app/dist/cli.js"]
 CMD ["--help"]
+
+# ---- uv: the runtime plus uv/uvx and Python, for `uvx some-mcp-server` (image tag suffix -uv) ----
+# uv: the static binaries from uv's official image (above), the way uv's documentation installs it in Docker:
+# two files, no pip and no build tools. (`pip install uv` would need python3-pip, and Debian's pip refuses to
+# install into the system Python without --break-system-packages; Debian 12 has no uv package.)
+# Python: Debian's python3 (3.11), the smallest interpreter that gets security updates with the base image;
+# python-is-python3 adds `python`, so `-- python -u server.py` works too. A server that requires a newer
+# Python makes uv download a managed one at its first start (like uvx downloads the server itself from
+# PyPI then); set UV_PYTHON_DOWNLOADS=never to forbid that.
+FROM runtime AS uv
+USER root
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 python-is-python3 \
+ && rm -rf /var/lib/apt/lists/*
+COPY --from=uv-bin /uv /uvx /usr/local/bin/
+# No progress bars in the proxy's log (a child's stderr is logged); uv's cache and tool environments live in
+# /home/node/.cache/uv, writable by the user below.
+ENV UV_NO_PROGRESS=1
+# Back to the unprivileged user; EXPOSE, HEALTHCHECK (node fetch of /ping), ENTRYPOINT and CMD are the
+# runtime stage's, inherited.
+USER node
+
+# ---- default target: the plain runtime, so `docker build .` without --target builds it as before ----
+FROM runtime AS default

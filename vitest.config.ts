@@ -11,7 +11,8 @@ const shared = {
 
 export default defineConfig({
   test: {
-    reporters: ['default', ['json', { outputFile: 'reports/vitest.json' }]],
+    // VITEST_JSON_REPORT: another file for the JSON report (scripts/other-nodes.sh keeps one per Node).
+    reporters: ['default', ['json', { outputFile: process.env.VITEST_JSON_REPORT ?? 'reports/vitest.json' }]],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     projects: [

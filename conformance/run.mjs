@@ -12,7 +12,8 @@
  * GET /ping, runs the suite with the Node 22 from this package's `node` dependency (the suite
  * needs Node >= 22), stops the proxy (SIGTERM, SIGKILL after 5 s, then any child it left behind),
  * and reads the per-scenario checks.json files. It ends with one line, `N passed, M failed`,
- * counting the scored checks of every run (reports/conformance.json gets the same totals), and
+ * counting the scored checks of every run (reports/conformance.json gets the same totals; the env
+ * CONFORMANCE_REPORT_SUFFIX=-node22 makes that reports/conformance-node22.json), and
  * exits non-zero when any run could not run, the suite exited non-zero, a scored check failed
  * without an entry in that revision's baseline, or a baseline entry now passes (stale).
  *
@@ -49,6 +50,8 @@ const HERE = dirname(fileURLToPath(import.meta.url))
 const ROOT = resolve(HERE, '..')
 /** Where the totals go for CI's one-line summary (scripts/test-summary.mjs). */
 const REPORTS = join(HERE, '..', 'reports')
+/** reports/conformance<CONFORMANCE_REPORT_SUFFIX>.json, so a run on another Node (scripts/other-nodes.sh) keeps its own totals. */
+const REPORT_NAME = `conformance${(process.env.CONFORMANCE_REPORT_SUFFIX ?? '').replace(/[^\w.-]/g, '')}.json`
 // --drain-timeout 0: a run stops the proxy to end it; a drain would wait for the sessions the suite left open.
 const DEFAULT_PROXY_CMD =
   'node apps/server/dist/cli.js --host 127.0.0.1 --port {port} {stateless} {apiKey} --drain-timeout 0 --quiet -- node {fixture}'
@@ -675,7 +678,8 @@ function checkPrerequisites() {
 }
 
 /**
- * Prints one line per run and the totals line, writes the totals to reports/conformance.json, and
+ * Prints one line per run and the totals line, writes the totals to reports/conformance.json (plus
+ * CONFORMANCE_REPORT_SUFFIX before .json), and
  * returns them. A run that produced no results, and a stale baseline entry, each count as one
  * failure, so neither reads as green.
  */
@@ -700,7 +704,7 @@ function summarize(outcomes) {
   if (totals.skipped > 0) say(`(${totals.skipped} failing check(s) are listed in a baseline, counted as skipped)`)
   say(`${totals.passed} passed, ${totals.failed} failed${totals.skipped > 0 ? `, ${totals.skipped} skipped` : ''}`)
   mkdirSync(REPORTS, { recursive: true })
-  writeFileSync(join(REPORTS, 'conformance.json'), JSON.stringify({ ...totals, runs }) + '\n')
+  writeFileSync(join(REPORTS, REPORT_NAME), JSON.stringify({ ...totals, runs }) + '\n')
   return totals
 }
 
