@@ -177,7 +177,6 @@ const mcpProxy: FastifyPluginAsync<McpProxyOptions> = async (app: FastifyInstanc
   }
 
   const healthCheck = (request: FastifyRequest): boolean => request.routeOptions.config.healthCheck === true
-  const adminRoute = (request: FastifyRequest): boolean => request.routeOptions.config.adminRoute === true
   const closing: ClosingState = { closing: false }
   if (options.instanceId !== undefined) {
     const instance = options.instanceId
@@ -190,7 +189,15 @@ const mcpProxy: FastifyPluginAsync<McpProxyOptions> = async (app: FastifyInstanc
   app.addHook('onRequest', hostShape())
   app.addHook('onRequest', originGuard(options.allowedOrigins, options.allowedHosts, healthCheck))
   app.addHook('onRequest', cors(options.allowedOrigins))
-  if (options.apiKey) app.addHook('onRequest', apiKeyAuth(options.apiKey, (request) => request.method === 'OPTIONS' || healthCheck(request) || adminRoute(request)))
+  if (options.apiKey) {
+    // Health checks need no key; an admin route has its own token. One look at the route's config.
+    const keyless = (request: FastifyRequest): boolean => {
+      if (request.method === 'OPTIONS') return true
+      const { config } = request.routeOptions
+      return config.healthCheck === true || config.adminRoute === true
+    }
+    app.addHook('onRequest', apiKeyAuth(options.apiKey, keyless))
+  }
   // What a drain waits for: sessions, every request but health checks, preflights and admin calls, and 2026
   // calls parked for the client's input (their retry is still to come).
   const inFlight = countInFlight(app, (route) => route.method === 'OPTIONS' || route.config?.healthCheck === true || route.config?.adminRoute === true)

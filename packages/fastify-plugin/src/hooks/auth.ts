@@ -2,19 +2,23 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyRequest, onRequestHookHandler } from 'fastify'
 import { HttpError, replyError } from '../errors.js'
 
-const digest = (value: string): Buffer => createHash('sha256').update(value).digest()
+/** The SHA-256 of a secret, the form `keyMatches` compares against. */
+export const digest = (value: string): Buffer => createHash('sha256').update(value).digest()
 
 /** Compare a presented key with the expected one in constant time (hashing first equalizes lengths). */
 export function keyMatches(presented: string, expectedDigest: Buffer): boolean {
   return timingSafeEqual(digest(presented), expectedDigest)
 }
 
+/** The token of an `Authorization: Bearer <token>` header, if that is what it holds. */
+export function bearerToken(authorization: string | undefined): string | undefined {
+  return typeof authorization === 'string' && authorization.slice(0, 7).toLowerCase() === 'bearer ' ? authorization.slice(7).trim() : undefined
+}
+
 function presentedKey(headers: Record<string, string | string[] | undefined>): string | undefined {
   const apiKey = headers['x-api-key']
   if (typeof apiKey === 'string') return apiKey
-  const authorization = headers.authorization
-  if (typeof authorization === 'string' && authorization.slice(0, 7).toLowerCase() === 'bearer ') return authorization.slice(7).trim()
-  return undefined
+  return bearerToken(headers.authorization as string | undefined)
 }
 
 /**

@@ -1,8 +1,7 @@
 import type { FastifyInstance, onRequestHookHandler } from 'fastify'
-import { createHash } from 'node:crypto'
 import type { DrainLoad, DrainSwitch } from '../drain/drain-switch.js'
 import { HttpError, replyError } from '../errors.js'
-import { keyMatches } from '../hooks/auth.js'
+import { bearerToken, digest, keyMatches } from '../hooks/auth.js'
 
 /**
  * `POST /drain` with `Authorization: Bearer <admin token>`: start draining (what SIGTERM does), answer 202
@@ -10,11 +9,10 @@ import { keyMatches } from '../hooks/auth.js'
  * its own credential: the API key neither opens nor is needed for this route.
  */
 export function registerDrainRoute(app: FastifyInstance, drain: DrainSwitch, adminToken: string, load: () => DrainLoad, timeoutMs: number): void {
-  const expected = createHash('sha256').update(adminToken).digest()
+  const expected = digest(adminToken)
   // In onRequest: a caller without the token gets 401 before any body is read.
   const adminOnly: onRequestHookHandler = (request, reply, done) => {
-    const authorization = request.headers.authorization
-    const token = typeof authorization === 'string' && authorization.slice(0, 7).toLowerCase() === 'bearer ' ? authorization.slice(7).trim() : undefined
+    const token = bearerToken(request.headers.authorization)
     if (token !== undefined && keyMatches(token, expected)) return done()
     reply.header('www-authenticate', 'Bearer realm="mcp-proxy-admin"')
     return replyError(reply, HttpError.AdminUnauthorized)
