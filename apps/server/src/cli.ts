@@ -75,10 +75,14 @@ async function start(config: RunConfig, warnings: string[]): Promise<void> {
     `MCP proxy ready: ${served}`,
   )
   if (tracing) app.log.info({ endpoint: tracing.endpoint }, `tracing: spans sent over OTLP/HTTP to ${tracing.endpoint}`)
-  if (!isLoopback(config.host) && resolved.apiKey === undefined) {
+  if (resolved.oauth) {
+    const { issuer, resourceUrl, scopes } = resolved.oauth
+    app.log.info({ issuer, resource: resourceUrl ?? 'from the Host header', scopes }, `OAuth: access tokens from ${issuer} required`)
+  }
+  if (!isLoopback(config.host) && resolved.apiKeys.length === 0 && !resolved.oauth) {
     app.log.warn(
       { host: config.host },
-      `listening on ${config.host} without an API key: anyone who can reach this port can use the MCP server; set --api-key (MCP_PROXY_API_KEY)`,
+      `listening on ${config.host} without an API key or OAuth: anyone who can reach this port can use the MCP server; set --api-key (MCP_PROXY_API_KEY) or --oauth-issuer`,
     )
   }
 }

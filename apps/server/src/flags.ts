@@ -1,13 +1,16 @@
 import type { McpProxyOptions } from '@proxy/fastify-plugin'
 
 /**
- * How a flag's value is read. `list` is comma-separated (a repeated flag adds to the list); `boolean`
- * takes no value on the command line (`--flag`, `--flag=false`, `--no-flag`) and `true|false|1|0|yes|no`
- * in the environment.
+ * How a flag's value is read. `list` is comma-separated (a repeated flag adds to the list); `repeat` takes
+ * one whole value per occurrence (a key may hold a comma), one in the environment; `boolean` takes no value
+ * on the command line (`--flag`, `--flag=false`, `--no-flag`) and `true|false|1|0|yes|no` in the environment.
  */
-export type FlagType = 'string' | 'boolean' | 'integer' | 'list' | 'choice'
+export type FlagType = 'string' | 'boolean' | 'integer' | 'list' | 'repeat' | 'choice'
 
-export type FlagGroup = 'Server' | 'MCP server (the child)' | 'Transports' | 'MCP 2026-07-28' | 'Limits and timeouts' | 'Logging' | 'Information'
+/** The fields of the plugin's `oauth` option. */
+export type OAuthField = keyof NonNullable<McpProxyOptions['oauth']>
+
+export type FlagGroup = 'Server' | 'Authorization' | 'MCP server (the child)' | 'Transports' | 'MCP 2026-07-28' | 'Limits and timeouts' | 'Logging' | 'Information'
 
 /** One command-line flag: every name it answers to, how its value is read, and its help. */
 export interface Flag {
@@ -23,6 +26,8 @@ export interface Flag {
   help: string
   /** The plugin option this flag sets: help shows that option's default, resolved by the plugin itself. */
   option?: keyof McpProxyOptions
+  /** The field of the plugin's `oauth` option this flag sets (those flags need --oauth-issuer). */
+  oauth?: OAuthField
   /** Default shown in help for what the CLI decides itself (the plugin has no such option). */
   default?: string
   /** Read from the environment too (`MCP_PROXY_<NAME>`). @default true */
@@ -45,7 +50,6 @@ export const FLAGS: readonly Flag[] = [
   // Server
   { name: 'host', aliases: [], type: 'string', value: 'ADDRESS', group: 'Server', default: CLI_DEFAULTS.host, help: 'Interface to bind. 0.0.0.0 or :: listens on every interface (then set --api-key).' },
   { name: 'port', aliases: [], type: 'integer', value: 'PORT', group: 'Server', default: String(CLI_DEFAULTS.port), help: 'TCP port to listen on (0 picks a free one).' },
-  { name: 'api-key', aliases: ['apiKey'], type: 'string', value: 'KEY', group: 'Server', option: 'apiKey', help: 'Require this key on every request but /ping, /ready and CORS preflights: "X-API-Key: KEY" or "Authorization: Bearer KEY". Never passed to the child.' },
   { name: 'allowed-origins', aliases: ['allowedOrigins'], type: 'list', value: 'LIST', group: 'Server', option: 'allowedOrigins', help: 'Origins allowed to call (Origin header), comma-separated: scheme://host (any port) or scheme://host:port; * allows any. Default: loopback origins when bound to loopback, else none.' },
   { name: 'allowed-hosts', aliases: ['allowedHosts'], type: 'list', value: 'LIST', group: 'Server', option: 'allowedHosts', help: 'Host header values accepted, comma-separated: name (any port) or name:port; * allows any. Default: loopback names when bound to loopback, else any.' },
   { name: 'ssl-cert', aliases: ['sslCert'], type: 'string', value: 'FILE', group: 'Server', help: 'PEM certificate: serve HTTPS (needs --ssl-key).' },
@@ -57,6 +61,20 @@ export const FLAGS: readonly Flag[] = [
   { name: 'drain-timeout', aliases: ['drainTimeout'], type: 'integer', value: 'MS', group: 'Server', option: 'drainTimeout', help: 'On SIGTERM (or POST /drain) the proxy drains: /ready turns 503, new sessions get 503 + Retry-After, open sessions and requests go on until they end or this long; then it shuts down. 0: no drain. A second SIGTERM exits at once.' },
   { name: 'admin-token', aliases: ['adminToken'], type: 'string', value: 'TOKEN', group: 'Server', option: 'adminToken', help: 'Enable POST /drain, authorised by "Authorization: Bearer TOKEN" (its own secret: the API key does not open it). Never logged, never passed to the child.' },
   { name: 'exit-on-stdin-close', aliases: ['exitOnStdinClose'], type: 'boolean', group: 'Server', default: 'false', help: 'Shut down when the proxy\'s own stdin ends (run as a child of another program). Otherwise stdin is ignored.' },
+
+  // Authorization
+  { name: 'api-key', aliases: ['apiKey'], type: 'repeat', value: 'KEY', group: 'Authorization', option: 'apiKey', help: 'Require a key on every request but /ping, /ready, the OAuth metadata and CORS preflights: "X-API-Key: KEY" or "Authorization: Bearer KEY". Repeatable: each key is its own principal (a session opened with one is not reachable with another). Without one a client gets 403 naming the header (not 401, which makes MCP clients start an OAuth login). Never passed to the child.' },
+  { name: 'oauth-issuer', aliases: [], type: 'string', value: 'URL', group: 'Authorization', oauth: 'issuer', help: 'Be an OAuth 2.1 resource server: accept access tokens from this authorization server (https:, or http: on loopback), its metadata read from the RFC 8414 / OpenID well-known address. Serves /.well-known/oauth-protected-resource; a request without a valid token gets 401 with WWW-Authenticate naming it. Combines with --api-key.' },
+  { name: 'resource-url', aliases: [], type: 'string', value: 'URL', group: 'Authorization', oauth: 'resourceUrl', default: 'from the Host header (loopback or --allowed-hosts only)', help: 'The canonical URL of the /mcp endpoint as clients reach it (https://mcp.example.com/mcp): the protected resource metadata\'s resource, and the audience tokens must name. Needed when any Host is allowed.' },
+  { name: 'oauth-audience', aliases: [], type: 'string', value: 'AUD', group: 'Authorization', oauth: 'audience', default: 'the resource URL', help: 'The audience (aud) tokens must name, when the authorization server uses an API identifier instead of the resource URL.' },
+  { name: 'oauth-jwks-url', aliases: [], type: 'string', value: 'URL', group: 'Authorization', oauth: 'jwksUrl', default: 'jwks_uri of the issuer\'s metadata', help: 'The issuer\'s JSON Web Key Set, for JWT access tokens (cached; fetched again when a token names an unknown key).' },
+  { name: 'oauth-introspection-url', aliases: [], type: 'string', value: 'URL', group: 'Authorization', oauth: 'introspectionUrl', default: 'introspection_endpoint of the issuer\'s metadata', help: 'RFC 7662 introspection for opaque tokens, as --oauth-client-id (answers cached until the token expires, at most 60 s).' },
+  { name: 'oauth-client-id', aliases: [], type: 'string', value: 'ID', group: 'Authorization', oauth: 'clientId', help: 'The proxy\'s client at the authorization server, for introspection (turns introspection on).' },
+  { name: 'oauth-client-secret', aliases: [], type: 'string', value: 'SECRET', group: 'Authorization', oauth: 'clientSecret', help: 'Its secret (prefer MCP_PROXY_OAUTH_CLIENT_SECRET to the command line). Never logged, never passed to the child.' },
+  { name: 'oauth-scopes', aliases: [], type: 'list', value: 'LIST', group: 'Authorization', oauth: 'scopes', help: 'Scopes every token must carry, comma-separated (403 insufficient_scope names them otherwise); advertised in the metadata and the challenge.' },
+  { name: 'oauth-algorithms', aliases: [], type: 'list', value: 'LIST', group: 'Authorization', oauth: 'algorithms', default: 'RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512,EdDSA', help: 'JWS algorithms accepted, comma-separated: asymmetric ones only (never none, never HMAC).' },
+  { name: 'oauth-clock-tolerance', aliases: [], type: 'integer', value: 'SECONDS', group: 'Authorization', oauth: 'clockTolerance', default: '30', help: 'Leeway on a token\'s exp and nbf.' },
+  { name: 'child-env-from-claim', aliases: [], type: 'repeat', value: 'NAME=CLAIM', group: 'Authorization', option: 'childEnvFromClaims', help: 'Put a claim of the session\'s user into its child\'s environment (MCP_USER=sub, MCP_USER_EMAIL=email; repeatable). Such sessions spawn their own child on initialize (no warm child); never the token. Needs --api-key or --oauth-issuer; not with --stateless; turns the 2026-07-28 leg off (its children are shared between users; --modern is refused).' },
 
   // The child
   { name: 'command', aliases: [], type: 'string', value: 'COMMAND', group: 'MCP server (the child)', help: 'The MCP server to run, split on spaces like the original port (--command "npx -y pkg"). Or give it after --.' },

@@ -66,6 +66,7 @@ function convert(flag: Flag, raw: string, source: string): Value {
       if (!flag.choices!.includes(raw)) throw new UsageError(`${source} takes ${flag.choices!.join(' or ')}, not '${raw}'`)
       return raw
     case 'string':
+    case 'repeat':
       return raw
   }
 }
@@ -120,6 +121,7 @@ function readArgv(argv: readonly string[]): { given: Map<Flag, Given>; command: 
     const value = convert(flag, raw, source)
     const before = given.get(flag)
     if (before && flag.type === 'list') given.set(flag, { value: [...(before.value as string[]), ...(value as string[])], source })
+    else if (flag.type === 'repeat') given.set(flag, { value: [...((before?.value as string[] | undefined) ?? []), value as string], source })
     else if (before) throw new UsageError(`${source} is given twice`)
     else given.set(flag, { value, source })
   }
@@ -138,15 +140,16 @@ function readEnv(env: NodeJS.ProcessEnv, given: Map<Flag, Given>, warnings: stri
       continue
     }
     if (given.has(flag)) continue // the command line wins (and of two names of one variable, the first)
-    given.set(flag, { value: convert(flag, raw, name), source: name })
+    const value = convert(flag, raw, name)
+    given.set(flag, { value: flag.type === 'repeat' ? [value as string] : value, source: name })
   }
 }
 
-function parseEnvEntries(entries: string[], source: string): Record<string, string> {
+function parseEnvEntries(entries: string[], source: string, shape = 'KEY=VALUE'): Record<string, string> {
   const env: Record<string, string> = {}
   for (const entry of entries) {
     const eq = entry.indexOf('=')
-    if (eq < 1) throw new UsageError(`${source} takes KEY=VALUE entries, not '${entry}'`)
+    if (eq < 1) throw new UsageError(`${source} takes ${shape} entries, not '${entry}'`)
     env[entry.slice(0, eq)] = entry.slice(eq + 1)
   }
   return env
@@ -197,12 +200,38 @@ function otelEnabled(flag: boolean | undefined, env: NodeJS.ProcessEnv): boolean
   return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim())
 }
 
-/** `Invalid … options: /maxSessions must be …` → `--max-sessions must be …` (or the variable it came from). */
+/**
+ * `Invalid … options: /maxSessions must be …` → `--max-sessions must be …` (or the variable it came from);
+ * `/oauth/resourceUrl …` → `--resource-url …`.
+ */
 function explainPluginError(error: Error, sources: Map<string, string>): UsageError {
   const detail = error.message.replace(/^Invalid @proxy\/fastify-plugin options: /, '')
-  const match = /^\/(\w+)/.exec(detail)
-  const source = match ? sources.get(match[1]!) : undefined
-  return new UsageError(source ? `${source}${detail.slice(match![0].length).replace(/^\/\S*/, '')}` : detail)
+  const match = /^\/(\w+)(\/\w+)?/.exec(detail)
+  if (!match) return new UsageError(detail)
+  const nested = match[2] === undefined ? undefined : sources.get(`${match[1]}${match[2]}`)
+  if (nested !== undefined) return new UsageError(`${nested}${detail.slice(match[0].length).replace(/^\/\S*/, '')}`)
+  const source = sources.get(match[1]!)
+  if (match[1] === 'oauth' && match[2] !== undefined) {
+    // A field no flag set (resourceUrl when it is needed): name its flag.
+    const flag = FLAGS.find((f) => f.oauth === match[2]!.slice(1))
+    if (flag) return new UsageError(`--${flag.name}${detail.slice(match[0].length)}`)
+  }
+  return new UsageError(source ? `${source}${detail.slice(match[1]!.length + 1).replace(/^\/\S*/, '')}` : detail)
+}
+
+/** The `oauth` flags as the plugin's option; any of them without --oauth-issuer is a mistake. */
+function oauthOption(given: Map<Flag, Given>, sources: Map<string, string>): McpProxyOptions['oauth'] {
+  const fields: Record<string, unknown> = {}
+  for (const flag of FLAGS) {
+    const value = given.get(flag)
+    if (!flag.oauth || !value) continue
+    fields[flag.oauth] = value.value
+    sources.set(`oauth/${flag.oauth}`, value.source)
+  }
+  if (Object.keys(fields).length === 0) return undefined
+  if (fields.issuer === undefined) throw new UsageError(`${sources.get(`oauth/${Object.keys(fields)[0]!}`)!} needs --oauth-issuer`)
+  sources.set('oauth', sources.get('oauth/issuer')!)
+  return fields as NonNullable<McpProxyOptions['oauth']>
 }
 
 /** Turn argv and the environment into what the CLI does. Pure: reads nothing else; flags win over `MCP_PROXY_*`. */
@@ -231,11 +260,16 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Pars
     if (!flag.option || !value || flag.option === 'args') continue
     sources.set(flag.option, value.source)
     if (flag.option === 'env') plugin.env = parseEnvEntries(value.value as string[], value.source)
+    else if (flag.option === 'childEnvFromClaims') plugin.childEnvFromClaims = parseEnvEntries(value.value as string[], value.source, 'NAME=CLAIM')
+    else if (flag.option === 'apiKey') plugin.apiKey = value.value as string[]
     else if (flag.option === 'roots') plugin.roots = parseRoots(value.value as string, value.source)
     // The old --session-id-prefix took the separator too ("node-a."): the id adds it now.
     else if (flag.option === 'instanceId') plugin.instanceId = (value.value as string).replace(/\.$/, '')
     else (plugin as Record<string, unknown>)[flag.option] = value.value
   }
+
+  const oauth = oauthOption(given, sources)
+  if (oauth) plugin.oauth = oauth
 
   const server = get<'sse' | 'stream'>('server')
   const endpoint = get<string>('endpoint')

@@ -115,10 +115,12 @@ describe('--api-key', () => {
   it('requires the key as X-API-Key or Bearer on /mcp, not on /ping (--apiKey alias)', async () => {
     const cli = await startCli(['--port', '0', '--log-format', 'json', '--apiKey', 'sekret-1', '--', 'node', ECHO, marker()])
     const without = await post(`${cli.base}/mcp`, { jsonrpc: '2.0', id: 1, method: 'ping' })
-    expect(without.status).toBe(401)
+    // 403 naming the header, never 401 (which makes MCP clients start an OAuth login).
+    expect(without.status).toBe(403)
+    expect(without.headers.get('www-authenticate')).toBe('ApiKey realm="mcp-proxy", header="X-API-Key"')
     await without.body?.cancel()
     const wrong = await post(`${cli.base}/mcp`, { jsonrpc: '2.0', id: 1, method: 'ping' }, { 'x-api-key': 'sekret-2' })
-    expect(wrong.status).toBe(401)
+    expect(wrong.status).toBe(403)
     await wrong.body?.cancel()
     const ping = await fetch(`${cli.base}/ping`)
     expect(ping.status).toBe(200)
@@ -131,12 +133,12 @@ describe('--api-key', () => {
 
   it('reads MCP_PROXY_API_KEY; an --api-key flag wins over it', async () => {
     const fromEnv = await startCli(['--port', '0', '--log-format', 'json', '--', 'node', ECHO, marker()], { env: { MCP_PROXY_API_KEY: 'env-key' } })
-    expect((await post(`${fromEnv.base}/mcp`, { jsonrpc: '2.0', id: 1, method: 'ping' })).status).toBe(401)
+    expect((await post(`${fromEnv.base}/mcp`, { jsonrpc: '2.0', id: 1, method: 'ping' })).status).toBe(403)
     await initialize(`${fromEnv.base}/mcp`, { 'x-api-key': 'env-key' })
 
     const both = await startCli(['--port', '0', '--log-format', 'json', '--api-key', 'flag-key', '--', 'node', ECHO, marker()], { env: { MCP_PROXY_API_KEY: 'env-key' } })
     const envKey = await post(`${both.base}/mcp`, { jsonrpc: '2.0', id: 1, method: 'ping' }, { 'x-api-key': 'env-key' })
-    expect(envKey.status).toBe(401)
+    expect(envKey.status).toBe(403)
     await envKey.body?.cancel()
     await initialize(`${both.base}/mcp`, { 'x-api-key': 'flag-key' })
   })

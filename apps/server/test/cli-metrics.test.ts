@@ -58,13 +58,13 @@ describe('metrics (built CLI)', () => {
     const url = `${cli.base}/mcp`
     const session = await initialize(url, { 'x-api-key': 'k' })
     expect(await callTool(url, session, 'echo', { text: 'hi' }, { 'x-api-key': 'k' })).toBe('hi')
-    expect((await fetch(`${cli.base}/metrics`)).status).toBe(401)
+    expect((await fetch(`${cli.base}/metrics`)).status).toBe(403)
     const res = await fetch(`${cli.base}/metrics`, { headers: { 'x-api-key': 'k' } })
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8')
     const text = await res.text()
     expect(sample(text, 'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="echo",error_type=""}')).toBe(1)
-    expect(sample(text, 'mcp_proxy_refusals_total{reason="MCP_PROXY_UNAUTHORIZED",status="401"}')).toBe(1)
+    expect(sample(text, 'mcp_proxy_refusals_total{reason="MCP_PROXY_API_KEY_REQUIRED",status="403"}')).toBe(1)
   })
 
   it('--metrics-port: /metrics on 127.0.0.1 at that port without the key, not on the main port; closed with the proxy', async () => {

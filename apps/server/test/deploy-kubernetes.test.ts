@@ -229,7 +229,7 @@ describe('deploy/kubernetes: the proxy Deployment against the CLI', () => {
     const { config, warnings } = proxyConfig()
     expect(warnings, 'no unknown MCP_PROXY_* variable').toEqual([])
     expect(config.host).toBe('0.0.0.0')
-    expect(config.resolved.apiKey, 'the API key, from the Secret').toBeTruthy()
+    expect(config.resolved.apiKeys, 'the API key, from the Secret').toHaveLength(1)
     expect(config.plugin.command, 'an MCP server after --').toBeTruthy()
   })
 

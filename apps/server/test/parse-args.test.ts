@@ -65,12 +65,32 @@ describe('parseArgs: values', () => {
 
   it('reads --flag value, --flag=value and the camelCase names of the original', () => {
     const c = run(['--apiKey', 'k', '--max-body-size=1000', '--sseEndpoint', '/events', '--streamEndpoint=/rpc', '--', 'x'])
-    expect(c.plugin).toMatchObject({ apiKey: 'k', maxBodySize: 1000, sseEndpoint: '/events', streamEndpoint: '/rpc' })
+    expect(c.plugin).toMatchObject({ apiKey: ['k'], maxBodySize: 1000, sseEndpoint: '/events', streamEndpoint: '/rpc' })
     expect(run(['--maxBodySize', '2000', '--sessionIdleTimeout=0', '--', 'x']).plugin).toMatchObject({ maxBodySize: 2000, sessionIdleTimeout: 0 })
   })
 
   it('treats a flag and its alias as one flag', () => {
-    expect(usage(['--api-key', 'a', '--apiKey', 'b', '--', 'x'])).toMatch(/given twice/)
+    expect(usage(['--max-body-size', '1', '--maxBodySize', '2', '--', 'x'])).toMatch(/given twice/)
+  })
+
+  it('adds each occurrence of a repeatable flag whole (a comma stays in the value), under either name', () => {
+    expect(run(['--api-key', 'a,b', '--apiKey', 'c', '--', 'x']).plugin.apiKey).toEqual(['a,b', 'c'])
+    const c = run(['--api-key', 'k', '--child-env-from-claim', 'MCP_USER=sub', '--child-env-from-claim', 'MCP_USER_EMAIL=email', '--', 'x'])
+    expect(c.plugin.childEnvFromClaims).toEqual({ MCP_USER: 'sub', MCP_USER_EMAIL: 'email' })
+    expect(usage(['--api-key', 'k', '--child-env-from-claim', 'sub', '--', 'x'])).toMatch(/--child-env-from-claim takes NAME=CLAIM entries, not 'sub'/)
+    expect(usage(['--child-env-from-claim', 'U=sub', '--', 'x'])).toMatch(/--child-env-from-claim needs authentication/)
+  })
+
+  it('builds the oauth option from the --oauth-* flags, which need --oauth-issuer', () => {
+    const c = run(['--oauth-issuer', 'https://id.example.com', '--resource-url', 'https://mcp.example.com/mcp/', '--oauth-scopes', 'a,b', '--oauth-client-id', 'proxy', '--', 'x'], {
+      MCP_PROXY_OAUTH_CLIENT_SECRET: 's3cret',
+    })
+    expect(c.plugin.oauth).toEqual({ issuer: 'https://id.example.com', resourceUrl: 'https://mcp.example.com/mcp/', scopes: ['a', 'b'], clientId: 'proxy', clientSecret: 's3cret' })
+    expect(c.resolved.oauth).toMatchObject({ resourceUrl: 'https://mcp.example.com/mcp', scopes: ['a', 'b'], introspection: { url: undefined, clientId: 'proxy', clientSecret: 's3cret' } })
+    expect(usage(['--oauth-scopes', 'a', '--', 'x'])).toMatch(/^--oauth-scopes needs --oauth-issuer/)
+    expect(usage(['--oauth-issuer', 'http://id.example.com', '--', 'x'])).toMatch(/^--oauth-issuer must be https:/)
+    expect(usage(['--oauth-issuer', 'https://id.example.com', '--oauth-algorithms', 'HS256', '--', 'x'])).toMatch(/^--oauth-algorithms: 'HS256' is not accepted/)
+    expect(usage(['--host', '0.0.0.0', '--oauth-issuer', 'https://id.example.com', '--', 'x'])).toMatch(/^--resource-url is needed when any Host is allowed/)
   })
 
   it('reads booleans as --flag, --flag=false and --no-flag', () => {
@@ -173,13 +193,13 @@ describe('parseArgs: the environment', () => {
       MCP_PROXY_DEBUG: '1',
     })
     expect(c).toMatchObject({ port: 4001, host: '0.0.0.0', logLevel: 'debug' })
-    expect(c.plugin).toMatchObject({ apiKey: 'env-key', stateless: true, env: { A: '1' }, maxBodySize: 123, initializeTimeout: 9000, host: '0.0.0.0' })
+    expect(c.plugin).toMatchObject({ apiKey: ['env-key'], stateless: true, env: { A: '1' }, maxBodySize: 123, initializeTimeout: 9000, host: '0.0.0.0' })
   })
 
   it('lets a flag win over the environment', () => {
     const c = run(['--port', '5000', '--api-key', 'flag-key', '--', 'x'], { MCP_PROXY_PORT: '4001', MCP_PROXY_API_KEY: 'env-key' })
     expect(c.port).toBe(5000)
-    expect(c.plugin.apiKey).toBe('flag-key')
+    expect(c.plugin.apiKey).toEqual(['flag-key'])
   })
 
   it('names the variable in an error about its value', () => {

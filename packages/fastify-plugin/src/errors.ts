@@ -58,7 +58,12 @@ export const HttpError = {
     message: 'Service Unavailable: this instance is draining and takes no new sessions; retry (a load balancer sends you to another instance)',
   },
   ShuttingDown: { name: 'MCP_PROXY_SHUTTING_DOWN', status: 503, code: ErrorCode.ServerError, message: 'Service Unavailable: the proxy is shutting down' },
-  Unauthorized: { name: 'MCP_PROXY_UNAUTHORIZED', status: 401, code: ErrorCode.ServerError, message: 'Unauthorized: send the API key as X-API-Key or Authorization: Bearer' },
+  Unauthorized: { name: 'MCP_PROXY_UNAUTHORIZED', status: 401, code: ErrorCode.ServerError, message: 'Authentication required' },
+  // 403, not 401, and no "Unauthorized" in the text: MCP clients start an OAuth login on any 401 (and
+  // mcp-remote on that word), which cannot succeed against an API key.
+  ApiKeyRequired: { name: 'MCP_PROXY_API_KEY_REQUIRED', status: 403, code: ErrorCode.ServerError, message: 'API key required' },
+  InsufficientScope: { name: 'MCP_PROXY_INSUFFICIENT_SCOPE', status: 403, code: ErrorCode.ServerError, message: 'Forbidden: insufficient scope' },
+  AuthUnavailable: { name: 'MCP_PROXY_AUTH_UNAVAILABLE', status: 503, code: ErrorCode.ServerError, message: 'Service Unavailable: credentials cannot be checked now' },
   AdminUnauthorized: { name: 'MCP_PROXY_ADMIN_UNAUTHORIZED', status: 401, code: ErrorCode.ServerError, message: 'Unauthorized: send the admin token as Authorization: Bearer' },
   ForbiddenOrigin: { name: 'MCP_PROXY_FORBIDDEN_ORIGIN', status: 403, code: ErrorCode.ServerError, message: 'Forbidden: Origin not allowed' },
   ForbiddenHost: { name: 'MCP_PROXY_FORBIDDEN_HOST', status: 403, code: ErrorCode.ServerError, message: 'Forbidden: Host not allowed' },

@@ -4,6 +4,9 @@ import { createError } from '@fastify/error'
 import type { Registry } from 'prom-client'
 import { DEFAULT_CACHE, DEFAULT_MAX_LISTEN_STREAMS, type CacheDefaults, type Root, type RootsPolicy, type TapListener } from '@proxy/core'
 import { DrainSwitch } from './drain/drain-switch.js'
+import type { Authenticate } from './auth/principal.js'
+import { canonicalResource, isLoopbackUrl } from './auth/oauth/resource.js'
+import type { ResolvedOAuth } from './auth/oauth/oauth-resource.js'
 
 const Path = Type.String({ pattern: '^/' })
 const Millis = Type.Integer({ minimum: 0 })
@@ -37,8 +40,53 @@ export const McpProxyOptions = Type.Object({
   /** Answer request POSTs with `application/json` instead of an SSE stream. @default false */
   jsonResponse: Type.Optional(Type.Boolean()),
 
-  /** API key required on every request but `/ping` and CORS preflights (`X-API-Key` or `Authorization: Bearer`). */
-  apiKey: Type.Optional(Type.String({ minLength: 1 })),
+  /**
+   * API key(s) required on every request but `/ping`, `/ready` and CORS preflights (`X-API-Key` or
+   * `Authorization: Bearer`). With several, each key is its own principal: a session opened with one is not
+   * reachable with another.
+   */
+  apiKey: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })])),
+  /**
+   * Be an OAuth 2.1 resource server (MCP authorization): access tokens from `issuer`, for this resource,
+   * checked on every request; Protected Resource Metadata served; 401/403 with their challenges. Combines
+   * with `apiKey` (a key still works, for machines).
+   */
+  oauth: Type.Optional(
+    Type.Object({
+      /** The authorization server (its metadata is read from the RFC 8414 / OpenID well-known address). `https:`, or `http:` on loopback. */
+      issuer: Type.String({ minLength: 1 }),
+      /** The canonical URL of the Streamable HTTP endpoint as clients reach it (`https://mcp.example.com/mcp`). @default from the request's Host, when Hosts are restricted */
+      resourceUrl: Type.Optional(Type.String({ minLength: 1 })),
+      /** The audience a token must name. @default the resource URL of the endpoint */
+      audience: Type.Optional(Type.String({ minLength: 1 })),
+      /** The issuer's JSON Web Key Set. @default `jwks_uri` of its metadata */
+      jwksUrl: Type.Optional(Type.String({ minLength: 1 })),
+      /** RFC 7662 introspection for opaque tokens (needs clientId and clientSecret). @default `introspection_endpoint` of its metadata, when a client is given */
+      introspectionUrl: Type.Optional(Type.String({ minLength: 1 })),
+      /** The proxy's client at the authorization server, for introspection. */
+      clientId: Type.Optional(Type.String({ minLength: 1 })),
+      clientSecret: Type.Optional(Type.String({ minLength: 1 })),
+      /** Scopes every token must carry (403 insufficient_scope otherwise); advertised in the metadata. @default [] */
+      scopes: Type.Optional(Type.Array(Type.String({ pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$' }))),
+      /** JWS algorithms accepted (asymmetric only). @default RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA */
+      algorithms: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
+      /** Leeway on `exp` and `nbf`, in seconds. @default 30 */
+      clockTolerance: Type.Optional(Type.Integer({ minimum: 0, maximum: 300 })),
+      /** `resource_name` in the metadata (shown by some clients). */
+      resourceName: Type.Optional(Type.String({ minLength: 1 })),
+    }),
+  ),
+  /**
+   * Your own scheme: called in `onRequest` with the request, returns the `Principal` or an `AuthFailure`.
+   * Replaces the API key and token checks (with `oauth` also set, its metadata and challenges are still used).
+   */
+  authenticate: Type.Optional(Type.Unsafe<Authenticate>(Type.Any())),
+  /**
+   * Put claims of the session's principal into its child's environment: `{ MCP_USER: 'sub', MCP_USER_EMAIL:
+   * 'email' }`. Such sessions spawn their own child on initialize (no warm child). Never the token. Needs
+   * authentication; not with `stateless`; turns the 2026-07-28 leg off by default (its children are shared).
+   */
+  childEnvFromClaims: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), Type.String({ minLength: 1 }))),
   /** The address the server is bound to; decides the Origin/Host defaults. @default '127.0.0.1' */
   host: Type.Optional(Type.String()),
   /** Origins allowed (`Origin` header): `scheme://host` (any port) or `scheme://host:port`; `*` allows any. @default loopback origins when bound to loopback, else none */
@@ -189,7 +237,14 @@ export interface ResolvedOptions {
   messagesEndpoint: string
   stateless: boolean
   jsonResponse: boolean
-  apiKey: string | undefined
+  /** The API keys, each its own principal; empty: none. */
+  apiKeys: string[]
+  /** OAuth resource server settings; undefined: no OAuth. */
+  oauth: ResolvedOAuth | undefined
+  /** The library user's own scheme. */
+  authenticate: Authenticate | undefined
+  /** Child environment variable → claim of the session's principal. */
+  childEnvFromClaims: Record<string, string>
   /** undefined = any origin. */
   allowedOrigins: Set<string> | undefined
   /** undefined = any host. */
@@ -294,6 +349,53 @@ function resolveRoots(roots: McpProxyOptions['roots'], loopback: boolean): Roots
   return { mode: 'fixed', roots: fixed }
 }
 
+/** Algorithms accepted by default: every asymmetric JWS algorithm (a JWKS holds public keys; HMAC would need a shared secret). */
+const DEFAULT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']
+
+/** An authorization server address: an absolute `https:` URL, or `http:` on a loopback host (tests, local servers). */
+function serverUrl(key: string, value: string): string {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new FST_MCP_PROXY_INVALID_OPTIONS(`/oauth/${key} must be an absolute URL, not '${value}'`)
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackUrl(url))) {
+    throw new FST_MCP_PROXY_INVALID_OPTIONS(`/oauth/${key} must be https: (http: only on a loopback address), not '${value}'`)
+  }
+  if (url.hash !== '' || url.username !== '' || url.password !== '') throw new FST_MCP_PROXY_INVALID_OPTIONS(`/oauth/${key} must have no fragment and no credentials`)
+  return value
+}
+
+/** The OAuth option checked and resolved: addresses, the algorithm allow-list, introspection credentials. */
+function resolveOAuth(o: NonNullable<McpProxyOptions['oauth']>, anyHost: boolean): ResolvedOAuth {
+  const issuer = serverUrl('issuer', o.issuer)
+  if (new URL(issuer).search !== '') throw new FST_MCP_PROXY_INVALID_OPTIONS('/oauth/issuer must have no query (RFC 8414)')
+  const resourceUrl = o.resourceUrl === undefined ? undefined : canonicalResource(serverUrl('resourceUrl', o.resourceUrl))
+  if (resourceUrl === undefined && anyHost) {
+    throw new FST_MCP_PROXY_INVALID_OPTIONS('/oauth/resourceUrl is needed when any Host is allowed: the resource (and the audience tokens must name) cannot be taken from a Host header nobody checks')
+  }
+  const algorithms = o.algorithms ?? DEFAULT_ALGORITHMS
+  const refused = algorithms.find((alg) => alg === 'none' || /^HS/i.test(alg) || !DEFAULT_ALGORITHMS.includes(alg))
+  if (refused !== undefined) throw new FST_MCP_PROXY_INVALID_OPTIONS(`/oauth/algorithms: '${refused}' is not accepted (only ${DEFAULT_ALGORITHMS.join(', ')}: never none, never HMAC with a key set)`)
+  if ((o.clientId === undefined) !== (o.clientSecret === undefined)) throw new FST_MCP_PROXY_INVALID_OPTIONS('/oauth/clientId and /oauth/clientSecret go together (they authenticate introspection)')
+  if (o.introspectionUrl !== undefined && o.clientId === undefined) throw new FST_MCP_PROXY_INVALID_OPTIONS('/oauth/introspectionUrl needs clientId and clientSecret')
+  return {
+    issuer,
+    resourceUrl,
+    audience: o.audience,
+    jwksUrl: o.jwksUrl === undefined ? undefined : serverUrl('jwksUrl', o.jwksUrl),
+    introspection:
+      o.clientId === undefined || o.clientSecret === undefined
+        ? undefined
+        : { url: o.introspectionUrl === undefined ? undefined : serverUrl('introspectionUrl', o.introspectionUrl), clientId: o.clientId, clientSecret: o.clientSecret },
+    scopes: o.scopes ?? [],
+    algorithms,
+    clockToleranceSec: o.clockTolerance ?? 30,
+    resourceName: o.resourceName,
+  }
+}
+
 /** Validate raw options against the schema and fill in every default, once. */
 export function resolveOptions(raw: unknown): ResolvedOptions {
   if (!Value.Check(McpProxyOptions, raw)) {
@@ -311,6 +413,12 @@ export function resolveOptions(raw: unknown): ResolvedOptions {
     const needsMetrics = (['metricsPublic', 'metricsToolNames', 'metricsPath', 'onMetricsRegistry'] as const).find((key) => o[key] !== undefined)
     if (needsMetrics) throw new FST_MCP_PROXY_INVALID_OPTIONS(`/${needsMetrics} needs metrics turned on`)
   }
+  if (o.authenticate !== undefined && typeof o.authenticate !== 'function') throw new FST_MCP_PROXY_INVALID_OPTIONS('/authenticate must be a function (request) => Principal | AuthFailure')
+  if (o.childEnvFromClaims !== undefined) {
+    if (o.apiKey === undefined && o.oauth === undefined && o.authenticate === undefined) throw new FST_MCP_PROXY_INVALID_OPTIONS('/childEnvFromClaims needs authentication (apiKey, oauth or authenticate): without it there is no principal')
+    if (o.stateless === true) throw new FST_MCP_PROXY_INVALID_OPTIONS('/childEnvFromClaims cannot be used with stateless: one child serves every caller')
+    if (o.modern === true) throw new FST_MCP_PROXY_INVALID_OPTIONS('/childEnvFromClaims cannot be used with modern: the 2026-07-28 leg shares its children between callers (set modern: false)')
+  }
   const host = o.host ?? '127.0.0.1'
   const loopback = isLoopback(host)
   const defaultHosts = loopback ? LOOPBACK_HOSTS : ['*']
@@ -324,7 +432,10 @@ export function resolveOptions(raw: unknown): ResolvedOptions {
     messagesEndpoint: o.messagesEndpoint ?? '/messages',
     stateless: o.stateless ?? false,
     jsonResponse: o.jsonResponse ?? false,
-    apiKey: o.apiKey,
+    apiKeys: o.apiKey === undefined ? [] : typeof o.apiKey === 'string' ? [o.apiKey] : o.apiKey,
+    oauth: o.oauth === undefined ? undefined : resolveOAuth(o.oauth, o.allowedHosts === undefined ? !loopback : o.allowedHosts.includes('*')),
+    authenticate: o.authenticate,
+    childEnvFromClaims: o.childEnvFromClaims ?? {},
     allowedOrigins: lowerSet((o.allowedOrigins ?? defaultOrigins).map((v) => (v === '*' ? v : normalizeOrigin(v)))),
     allowedHosts: lowerSet(o.allowedHosts ?? defaultHosts),
     roots: resolveRoots(o.roots, loopback),
@@ -356,7 +467,7 @@ export function resolveOptions(raw: unknown): ResolvedOptions {
     tracing: o.tracing ?? false,
     auditLog: o.auditLog,
     modern:
-      o.modern === false
+      o.modern === false || (o.modern === undefined && o.childEnvFromClaims !== undefined)
         ? false
         : {
             upstreamProtocol: o.upstreamProtocol ?? 'legacy',

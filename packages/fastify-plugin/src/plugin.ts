@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyRequest, LogLevel } from 'fastify'
 import { randomUUID } from 'node:crypto'
 import fp from 'fastify-plugin'
 import {
@@ -16,7 +16,8 @@ import { registerAuditLog } from './audit/audit-log.js'
 import { servingMode, type LegacyLeg, type ProxyContext } from './context.js'
 import { HttpError, replyError } from './errors.js'
 import { registerMetrics } from './metrics/metrics.js'
-import { apiKeyAuth } from './hooks/auth.js'
+import { authSetup, type AuthSetup } from './auth/request-auth.js'
+import { authenticateHook } from './hooks/authenticate.js'
 import { bodyTimeout } from './hooks/body-timeout.js'
 import { cors } from './hooks/cors.js'
 import { hostShape } from './hooks/host-shape.js'
@@ -33,6 +34,7 @@ import { registerMcpDelete } from './routes/mcp-delete.js'
 import { registerMcpGet } from './routes/mcp-get.js'
 import { registerMcpPost } from './routes/mcp-post.js'
 import { onBothSlashForms } from './routes/paths.js'
+import { registerProtectedResourceMetadata } from './routes/protected-resource.js'
 import { registerTracing } from './tracing/register.js'
 
 declare module 'fastify' {
@@ -45,9 +47,10 @@ declare module 'fastify' {
 }
 
 function childOptions(options: ResolvedOptions, tap: Tap, logger: Logger): Omit<ChildUpstreamOptions, 'shared'> {
-  // Never handed to the child: the API key, the admin token, and the key that seals 2026 request states.
+  // Never handed to the child: the API keys, the admin token, the introspection secret, and the key that
+  // seals 2026 request states. (A client's token never reaches the proxy's environment in the first place.)
   const stateKey = options.modern ? options.modern.requestStateKey?.toString('utf8') : undefined
-  const secrets = [options.apiKey, options.adminToken, stateKey].filter((secret): secret is string => secret !== undefined)
+  const secrets = [...options.apiKeys, options.adminToken, options.oauth?.introspection?.clientSecret, stateKey].filter((secret): secret is string => secret !== undefined)
   const base = options.inheritEnv ? process.env : {}
   return {
     command: { ...options.command, env: buildChildEnvironment({ base, extra: options.env, secrets }) },
@@ -146,12 +149,35 @@ function modernLeg(options: ResolvedOptions, child: Omit<ChildUpstreamOptions, '
   })
 }
 
+/** What the outer plugin hands the encapsulated one: the options resolved once, and the auth scheme built once. */
+interface Resolved {
+  options: ResolvedOptions
+  setup: AuthSetup
+}
+
 /**
- * Serve one stdio MCP server over Streamable HTTP and legacy HTTP+SSE. Encapsulated: a `prefix` works,
- * and its hooks (Origin/Host guard, CORS, API key) never reach the host app's other routes.
+ * Serve one stdio MCP server over Streamable HTTP and legacy HTTP+SSE. The routes live in an encapsulated
+ * context (a `prefix` works, and the hooks — Origin/Host guard, CORS, authentication — never reach the host
+ * app's other routes); only the Protected Resource Metadata is registered on the host app itself, since
+ * clients look for it at the root (`/.well-known/oauth-protected-resource/<prefix>/mcp`).
  */
-const mcpProxy: FastifyPluginAsync<McpProxyOptions> = async (app: FastifyInstance, raw) => {
+const mcpProxy: FastifyPluginAsync<McpProxyOptions & { prefix?: string; logLevel?: LogLevel }> = async (host: FastifyInstance, raw) => {
   const options = resolveOptions(raw)
+  const prefix = raw.prefix === undefined || raw.prefix === '/' ? '' : `/${raw.prefix.replace(/^\/+|\/+$/g, '')}`
+  const endpoints = { prefix: host.prefix + prefix, stream: options.streamEndpoint, sse: options.sseEndpoint, messages: options.messagesEndpoint }
+  const setup = authSetup(options, endpoints)
+  if (setup.oauth) {
+    const served = [options.streamEndpoint, options.sseEndpoint].filter((e): e is string => e !== false)
+    registerProtectedResourceMetadata(host, setup.oauth, prefix, served, options.allowedHosts)
+  }
+  const resolved: Resolved & { prefix?: string; logLevel?: LogLevel } = { options, setup }
+  if (raw.prefix !== undefined) resolved.prefix = raw.prefix
+  if (raw.logLevel !== undefined) resolved.logLevel = raw.logLevel
+  await host.register(serveMcp, resolved)
+}
+
+/** The encapsulated part: hooks, routes and children of one proxied server. */
+const serveMcp: FastifyPluginAsync<Resolved> = async (app: FastifyInstance, { options, setup }) => {
   const logger = app.log as unknown as Logger
   const tap = new Tap()
   tap.onListenerError = (error) => logger.warn({ err: error }, 'a tap listener threw; the message path goes on')
@@ -189,14 +215,15 @@ const mcpProxy: FastifyPluginAsync<McpProxyOptions> = async (app: FastifyInstanc
   app.addHook('onRequest', hostShape())
   app.addHook('onRequest', originGuard(options.allowedOrigins, options.allowedHosts, healthCheck))
   app.addHook('onRequest', cors(options.allowedOrigins))
-  if (options.apiKey) {
-    // Health checks need no key; an admin route has its own token. One look at the route's config.
-    const keyless = (request: FastifyRequest): boolean => {
+  app.decorateRequest('principal', null)
+  if (setup.auth) {
+    // Health checks need no credential; an admin route has its own token. One look at the route's config.
+    const open = (request: FastifyRequest): boolean => {
       if (request.method === 'OPTIONS') return true
       const { config } = request.routeOptions
       return config.healthCheck === true || config.adminRoute === true
     }
-    app.addHook('onRequest', apiKeyAuth(options.apiKey, keyless))
+    app.addHook('onRequest', authenticateHook(setup.auth, open))
   }
   // What a drain waits for: sessions, every request but health checks, preflights and admin calls, and 2026
   // calls parked for the client's input (their retry is still to come).
@@ -247,4 +274,4 @@ const mcpProxy: FastifyPluginAsync<McpProxyOptions> = async (app: FastifyInstanc
   })
 }
 
-export default fp(mcpProxy, { name: '@proxy/fastify-plugin', fastify: '5.x', encapsulate: true })
+export default fp(mcpProxy, { name: '@proxy/fastify-plugin', fastify: '5.x' })

@@ -320,21 +320,25 @@ describe('CORS', () => {
 })
 
 describe('API key', () => {
-  it('missing → 401 with WWW-Authenticate and a JSON-RPC body', async () => {
+  // 403, not 401: MCP clients (the SDKs with an auth provider, mcp-remote) start an OAuth login on any 401,
+  // and mcp-remote on the word "Unauthorized" anywhere in an error; neither can succeed against a key.
+  it('missing → 403 naming the header, with a JSON-RPC body that starts no OAuth login', async () => {
     const app = await buildApp({ apiKey: 'secret' })
     const res = await post(app, initializeRequest(1))
-    const body = expectJsonRpcError(res, 401, SERVER_ERROR)
-    expect(body.error.message).toMatch(/api key|unauthori[sz]ed/i)
-    expect(String(res.headers['www-authenticate'])).toMatch(/^Bearer\b/)
+    const body = expectJsonRpcError(res, 403, SERVER_ERROR)
+    expect(body.error.message).toBe('API key required: send it in the X-API-Key header, or as Authorization: Bearer <key>')
+    expect(body.error.data).toEqual({ reason: 'MCP_PROXY_API_KEY_REQUIRED' })
+    expect(res.body).not.toMatch(/Unauthorized|401/)
+    expect(res.headers['www-authenticate']).toBe('ApiKey realm="mcp-proxy", header="X-API-Key"')
     expect(res.headers['mcp-session-id']).toBeUndefined()
   })
 
-  it('wrong key → 401 (X-API-Key, Bearer, another scheme, empty)', async () => {
+  it('wrong key → 403 (X-API-Key, Bearer, another scheme, empty)', async () => {
     const app = await buildApp({ apiKey: 'secret' })
     for (const headers of [{ 'x-api-key': 'wrong' }, { authorization: 'Bearer wrong' }, { authorization: 'Basic c2VjcmV0' }, { authorization: 'secret' }, { 'x-api-key': '' }, { 'x-api-key': 'secret2' }]) {
       const res = await post(app, initializeRequest(1), headers)
-      expectJsonRpcError(res, 401, SERVER_ERROR)
-      expect(res.headers['www-authenticate']).toBeDefined()
+      expectJsonRpcError(res, 403, SERVER_ERROR)
+      expect(res.headers['www-authenticate']).not.toMatch(/^Bearer/)
     }
   })
 
@@ -348,18 +352,18 @@ describe('API key', () => {
     }
   })
 
-  it('a session id is no substitute for the key: a valid session without the key → 401', async () => {
+  it('a session id is no substitute for the key: a valid session without the key → 403', async () => {
     const app = await buildApp({ apiKey: 'secret' })
     const { sessionId } = await initSession(app, { headers: { 'x-api-key': 'secret' } })
-    expectJsonRpcError(await post(app, rpcRequest(3, 'ping'), { 'mcp-session-id': sessionId }), 401, SERVER_ERROR)
-    expectJsonRpcError(await app.inject({ method: 'GET', url: '/mcp', headers: { accept: 'text/event-stream', 'mcp-session-id': sessionId } }), 401, SERVER_ERROR)
-    expectJsonRpcError(await app.inject({ method: 'DELETE', url: '/mcp', headers: { 'mcp-session-id': sessionId } }), 401, SERVER_ERROR)
+    expectJsonRpcError(await post(app, rpcRequest(3, 'ping'), { 'mcp-session-id': sessionId }), 403, SERVER_ERROR)
+    expectJsonRpcError(await app.inject({ method: 'GET', url: '/mcp', headers: { accept: 'text/event-stream', 'mcp-session-id': sessionId } }), 403, SERVER_ERROR)
+    expectJsonRpcError(await app.inject({ method: 'DELETE', url: '/mcp', headers: { 'mcp-session-id': sessionId } }), 403, SERVER_ERROR)
   })
 
   it('the legacy endpoints need the key too', async () => {
     const app = await buildApp({ apiKey: 'secret' })
-    expectJsonRpcError(await app.inject({ method: 'GET', url: '/sse', headers: { accept: 'text/event-stream' } }), 401, SERVER_ERROR)
-    expectJsonRpcError(await post(app, rpcRequest(1, 'ping'), {}, '/messages?sessionId=x'), 401, SERVER_ERROR)
+    expectJsonRpcError(await app.inject({ method: 'GET', url: '/sse', headers: { accept: 'text/event-stream' } }), 403, SERVER_ERROR)
+    expectJsonRpcError(await post(app, rpcRequest(1, 'ping'), {}, '/messages?sessionId=x'), 403, SERVER_ERROR)
   })
 
   it('/ping and /ready are exempt', async () => {
@@ -378,11 +382,11 @@ describe('API key', () => {
     expect((await app.inject({ method: 'OPTIONS', url: '/mcp' })).statusCode).toBe(204)
   })
 
-  it('the 401 is answered before the body is parsed (malformed, wrong type, oversized)', async () => {
+  it('the refusal is answered before the body is parsed (malformed, wrong type, oversized)', async () => {
     const app = await buildApp({ apiKey: 'secret', maxBodySize: 1024 })
-    expectJsonRpcError(await post(app, MALFORMED), 401, SERVER_ERROR)
-    expectJsonRpcError(await post(app, MALFORMED, { 'content-type': 'text/plain' }), 401, SERVER_ERROR)
-    expectJsonRpcError(await post(app, echoCall(1, 'z'.repeat(4096))), 401, SERVER_ERROR)
+    expectJsonRpcError(await post(app, MALFORMED), 403, SERVER_ERROR)
+    expectJsonRpcError(await post(app, MALFORMED, { 'content-type': 'text/plain' }), 403, SERVER_ERROR)
+    expectJsonRpcError(await post(app, echoCall(1, 'z'.repeat(4096))), 403, SERVER_ERROR)
     // With the key, the same bodies get their own errors.
     expectJsonRpcError(await post(app, MALFORMED, { 'x-api-key': 'secret' }), 400, -32700)
     expectJsonRpcError(await post(app, echoCall(1, 'z'.repeat(4096)), { 'x-api-key': 'secret' }), 413, -32600)
@@ -393,18 +397,18 @@ describe('API key', () => {
     expectJsonRpcError(await post(app, initializeRequest(1), { origin: 'http://evil.example.com' }), 403, SERVER_ERROR)
   })
 
-  it('a 401 to an allowed browser Origin carries CORS headers exposing WWW-Authenticate', async () => {
+  it('a refusal to an allowed browser Origin carries CORS headers exposing WWW-Authenticate', async () => {
     const app = await buildApp({ apiKey: 'secret' })
     const res = await post(app, initializeRequest(1), { origin: 'http://localhost:5173' })
-    expectJsonRpcError(res, 401, SERVER_ERROR)
+    expectJsonRpcError(res, 403, SERVER_ERROR)
     expect(res.headers['access-control-allow-origin']).toBe('http://localhost:5173')
     expect(headerList(res.headers['access-control-expose-headers'])).toContain('www-authenticate')
   })
 
-  it('the 401 over real HTTP, before the body is read', async () => {
+  it('the refusal over real HTTP, before the body is read', async () => {
     const { base } = await listen({ apiKey: 'secret' })
     const { response, text } = await fetchWithin(`${base}/mcp`, { method: 'POST', headers: POST_HEADERS, body: MALFORMED })
-    expectJsonRpcError(asInjectLike(response, text), 401, SERVER_ERROR)
-    expect(response.headers.get('www-authenticate')).toMatch(/^Bearer\b/)
+    expectJsonRpcError(asInjectLike(response, text), 403, SERVER_ERROR)
+    expect(response.headers.get('www-authenticate')).toMatch(/^ApiKey\b/)
   })
 })

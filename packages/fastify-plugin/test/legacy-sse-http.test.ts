@@ -173,7 +173,7 @@ describe('legacy HTTP+SSE over raw HTTP', () => {
     const { base } = await listen({ apiKey: 'secret' })
     const session = await openLegacy(base, '/sse', { authorization: 'Bearer secret' })
     const noKey = await send(session.endpoint, initializeRequest(1, '2024-11-05'))
-    expectJsonRpcError(asInjectLike(noKey.response, noKey.text), 401, SERVER_ERROR)
+    expectJsonRpcError(asInjectLike(noKey.response, noKey.text), 403, SERVER_ERROR)
     expect((await send(session.endpoint, initializeRequest(1, '2024-11-05'), { 'x-api-key': 'secret' })).response.status).toBe(202)
     expect(await nextMessage(session, 1)).toMatchObject({ id: 1, result: { protocolVersion: '2024-11-05' } })
   })

@@ -75,7 +75,7 @@ afterEach(() => {
 })
 
 describe('/metrics (plugin option `metrics`)', () => {
-  it('counts known traffic exactly: operations by method, tool and error type, sessions, children, a crash, a 401, a 404 and a 413; promtool accepts the text', async () => {
+  it('counts known traffic exactly: operations by method, tool and error type, sessions, children, a crash, a 403 (no API key), a 404 and a 413; promtool accepts the text', async () => {
     // No warm children: every child is spawned by an initialize, so the counts are exact.
     const app = await buildApp({ metrics: true, apiKey: KEY, maxBodySize: 4096, warmChildren: 0 })
     let bytesIn = 0
@@ -104,8 +104,8 @@ describe('/metrics (plugin option `metrics`)', () => {
     const inB = { 'mcp-session-id': String(b.headers['mcp-session-id']) }
     expect(answersOf(await send(rpcRequest(2, 'tools/call', { name: 'crash', arguments: { code: 5 } }), inB)).at(-1)).toMatchObject({ id: 2, error: {} })
 
-    // Refusals: no API key (401, the body is never read), an unknown session (404), a body over the limit (413).
-    expect((await post(app, echoCall(7, 'x'), inA)).statusCode).toBe(401)
+    // Refusals: no API key (403, the body is never read), an unknown session (404), a body over the limit (413).
+    expect((await post(app, echoCall(7, 'x'), inA)).statusCode).toBe(403)
     const unknown = await send(rpcRequest(8, 'ping'), { 'mcp-session-id': 'no-such-session' })
     expect(unknown.statusCode).toBe(404)
     expect((await post(app, echoCall(9, 'x'.repeat(5000)), { ...AUTH, ...inA })).statusCode).toBe(413)
@@ -147,14 +147,14 @@ describe('/metrics (plugin option `metrics`)', () => {
     expect(value('mcp_proxy_child_spawn_failures_total', { role: 'session' })).toBeUndefined()
 
     // Refusals by stable reason and status; every other known reason is at 0.
-    expect(value('mcp_proxy_refusals_total', { reason: 'MCP_PROXY_UNAUTHORIZED', status: '401' })).toBe(1)
+    expect(value('mcp_proxy_refusals_total', { reason: 'MCP_PROXY_API_KEY_REQUIRED', status: '403' })).toBe(1)
     expect(value('mcp_proxy_refusals_total', { reason: 'MCP_PROXY_UNKNOWN_SESSION', status: '404' })).toBe(1)
     expect(value('mcp_proxy_refusals_total', { reason: 'MCP_PROXY_BODY_TOO_LARGE', status: '413' })).toBe(1)
     expect(value('mcp_proxy_refusals_total', { reason: 'MCP_PROXY_SESSION_LIMIT', status: '503' })).toBe(0)
     const refusals = [...samples].filter(([key]) => key.startsWith('mcp_proxy_refusals_total{'))
     expect(refusals.reduce((sum, [, n]) => sum + n, 0)).toBe(3)
 
-    // Bytes: every body read (not the 401's nor the 413's), every SSE answer written.
+    // Bytes: every body read (not the 403's nor the 413's), every SSE answer written.
     expect(value('mcp_proxy_bytes_total', { direction: 'in' })).toBe(bytesIn)
     expect(value('mcp_proxy_bytes_total', { direction: 'out' })).toBe(bytesOut)
     expect(value('mcp_proxy_events_dropped_total', { why: 'slow_client' })).toBe(0)
@@ -249,7 +249,7 @@ describe('/metrics (plugin option `metrics`)', () => {
 
   it('is behind the API key unless metricsPublic; tool names can be left out', async () => {
     const guarded = await buildApp({ metrics: true, apiKey: KEY })
-    expect((await guarded.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(401)
+    expect((await guarded.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(403)
     expect((await guarded.inject({ method: 'GET', url: '/metrics', headers: AUTH })).statusCode).toBe(200)
 
     const open = await buildApp({ metrics: true, metricsPublic: true, metricsToolNames: false, apiKey: KEY })
@@ -258,7 +258,7 @@ describe('/metrics (plugin option `metrics`)', () => {
     const { samples } = await scrape(open, {})
     expect(samples.get(series('mcp_server_operation_duration_seconds_count', { mcp_method_name: 'tools/call', gen_ai_tool_name: '', error_type: '' }))).toBe(1)
     // The MCP endpoint itself still needs the key.
-    expect((await post(open, echoCall(3, 'x'), { 'mcp-session-id': sessionId })).statusCode).toBe(401)
+    expect((await post(open, echoCall(3, 'x'), { 'mcp-session-id': sessionId })).statusCode).toBe(403)
   })
 
   it('two plugin instances in one process keep their own registries', async () => {

@@ -85,7 +85,9 @@ describe('resolveOptions: defaults', () => {
       messagesEndpoint: '/messages',
       stateless: false,
       jsonResponse: false,
-      apiKey: undefined,
+      apiKeys: [],
+      oauth: undefined,
+      childEnvFromClaims: {},
       maxBodySize: 10 * 1024 * 1024,
       bodyTimeout: 30_000,
       maxSessions: 32,
@@ -140,7 +142,7 @@ describe('resolveOptions: defaults', () => {
     expect(o.streamEndpoint).toBe(false)
     expect(o.sseEndpoint).toBe(false)
     expect(o.maxBodySize).toBe(1024)
-    expect(o.apiKey).toBe('k')
+    expect(o.apiKeys).toEqual(['k'])
   })
 
   it('ignores the keys Fastify adds to plugin options (prefix)', () => {

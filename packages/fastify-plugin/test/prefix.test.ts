@@ -60,7 +60,7 @@ describe("registered with prefix '/proxy'", () => {
       expect(res.headers['access-control-allow-origin']).toBeUndefined()
     }
     // The proxy's own routes are guarded.
-    expectJsonRpcError(await post(app, initializeRequest(1), {}, '/proxy/mcp'), 401, -32000)
+    expectJsonRpcError(await post(app, initializeRequest(1), {}, '/proxy/mcp'), 403, -32000)
     expectJsonRpcError(await post(app, initializeRequest(1), { origin: 'http://evil.example.com', 'x-api-key': 'secret' }, '/proxy/mcp'), 403, -32000)
     expect((await post(app, initializeRequest(1), { 'x-api-key': 'secret' }, '/proxy/mcp')).statusCode).toBe(200)
   })
@@ -113,7 +113,7 @@ describe("registered with prefix '/proxy'", () => {
       { prefix: '/a', options: { apiKey: 'key-a' } },
       { prefix: '/b', options: { jsonResponse: true } },
     ])
-    expectJsonRpcError(await post(app, initializeRequest(1), {}, '/a/mcp'), 401, -32000)
+    expectJsonRpcError(await post(app, initializeRequest(1), {}, '/a/mcp'), 403, -32000)
     const a = await initSession(app, { url: '/a/mcp', headers: { 'x-api-key': 'key-a' } })
     const b = await initSession(app, { url: '/b/mcp' })
     expect(b.initialize.headers['content-type']).toMatch(/^application\/json/)

@@ -50,12 +50,18 @@ export class ChildPool {
     await this.#idle[0]?.child.started
   }
 
-  /** A started child for a new session: a pooled one if there is one, else a fresh one. */
-  take(logger: Logger): ChildUpstream {
-    let child = this.#idle.shift()
-    // One that is already stopping (it closed its stdout while it waited) is of no use.
-    while (child && (!child.child.alive || child.child.stopping)) child = this.#idle.shift()
-    child ??= this.#spawn(false)
+  /**
+   * A started child for a new session: a pooled one if there is one, else a fresh one. With `env` (entries
+   * for this session alone), always a fresh one: a warm child's environment is fixed.
+   */
+  take(logger: Logger, env?: Record<string, string>): ChildUpstream {
+    let child: ChildUpstream | undefined
+    if (env === undefined) {
+      child = this.#idle.shift()
+      // One that is already stopping (it closed its stdout while it waited) is of no use.
+      while (child && (!child.child.alive || child.child.stopping)) child = this.#idle.shift()
+    }
+    child ??= this.#spawn(false, env)
     child.setUnroutedHandler((message) => logger.debug({ method: message.method }, 'MCP server message before initialize; dropped'), logger)
     // Refill once a burst of new sessions is over: spawning during it would compete with their children for CPU.
     this.refill()
@@ -82,8 +88,9 @@ export class ChildPool {
     await Promise.all(idle.map((child) => child.stop()))
   }
 
-  #spawn(pooled: boolean): ChildUpstream {
-    const child = new ChildUpstream(this.#options)
+  #spawn(pooled: boolean, env?: Record<string, string>): ChildUpstream {
+    const options = env === undefined ? this.#options : { ...this.#options, command: { ...this.#options.command, env: { ...this.#options.command.env, ...env } } }
+    const child = new ChildUpstream(options)
     this.#logger.info({ childPid: child.child.pid, pooled }, 'MCP server started')
     // Readiness follows the last attempt: a spawn that fails sets the error, one that starts clears it
     // (a child that merely exits later, as every session's child does, changes nothing).

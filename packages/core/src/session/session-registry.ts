@@ -41,6 +41,13 @@ export interface SessionRegistryOptions {
 export interface SessionStart {
   /** Send priming events on its POST streams (see SessionOptions.priming). @default true */
   priming?: boolean
+  /** The principal the session is bound to (see `lookup`). @default 'anonymous' */
+  owner?: string
+  /**
+   * Entries added to this session's child environment (the user's identity, from their token's claims).
+   * Such a session gets a child spawned for it, never a warm one started before anyone asked.
+   */
+  env?: Record<string, string>
 }
 
 /** Counters of what the registry had to give up, for health and metrics. */
@@ -167,7 +174,8 @@ export class SessionRegistry implements ServingMode {
     const session = new Session({
       id,
       transport,
-      backend: this.#options.pool.take(sessionLogger),
+      ...(start.owner === undefined ? {} : { owner: start.owner }),
+      backend: this.#options.pool.take(sessionLogger, start.env),
       // The legacy transport has no event ids (and no resumption): it keeps no events.
       store: transport === 'streamable' ? this.#options.createEventStore?.() : undefined,
       initializeTimeoutMs: this.#options.initializeTimeoutMs,
@@ -202,6 +210,15 @@ export class SessionRegistry implements ServingMode {
 
   get(id: string): Session | undefined {
     return this.#sessions.get(id)
+  }
+
+  /**
+   * The session `id` if `owner` opened it. Another principal is told nothing more than for an id that never
+   * existed (the HTTP edge answers both 404), so a session id is no credential and leaks no one's session.
+   */
+  lookup(id: string, owner: string): Session | undefined {
+    const session = this.#sessions.get(id)
+    return session !== undefined && session.owner === owner ? session : undefined
   }
 
   /** Close sessions idle past the timeout; a session with an open connection or a request in flight is never reaped. */

@@ -18,6 +18,8 @@ export type SessionTransport = 'streamable' | 'legacy-sse'
 export interface SessionOptions {
   id: string
   transport: SessionTransport
+  /** Who opened the session (a principal id): only the same principal reaches it again. @default 'anonymous' */
+  owner?: string
   backend: ChildUpstream
   store: EventStore | undefined
   /** How long the child may take to answer `initialize`. */
@@ -48,6 +50,8 @@ export const DEFAULT_BACKLOG_LIMIT: BacklogLimit = { maxEvents: 1000, maxBytes: 
 export class Session implements Backend, EventStreamOwner {
   readonly id: string
   readonly transport: SessionTransport
+  /** The principal the session is bound to. */
+  readonly owner: string
   readonly store: EventStore | undefined
   readonly backlogLimit: BacklogLimit
   readonly backend: ChildUpstream
@@ -68,6 +72,7 @@ export class Session implements Backend, EventStreamOwner {
 
   constructor(options: SessionOptions) {
     this.id = options.id
+    this.owner = options.owner ?? 'anonymous'
     this.transport = options.transport
     this.store = options.store
     this.backlogLimit = options.backlogLimit ?? DEFAULT_BACKLOG_LIMIT
@@ -116,7 +121,7 @@ export class Session implements Backend, EventStreamOwner {
 
   /** Whose messages these are, for the tap. */
   get scope(): TapScope {
-    return { era: 'legacy', session: this.id, ...(this.protocolVersion ? { protocolVersion: this.protocolVersion } : {}) }
+    return { era: 'legacy', session: this.id, principal: this.owner, ...(this.protocolVersion ? { protocolVersion: this.protocolVersion } : {}) }
   }
 
   /** The revision is at least `version` (revisions are dates, so they compare as strings). */

@@ -1,7 +1,7 @@
 import type { FastifyInstance, onRequestHookHandler } from 'fastify'
 import type { DrainLoad, DrainSwitch } from '../drain/drain-switch.js'
 import { HttpError, replyError } from '../errors.js'
-import { bearerToken, digest, keyMatches } from '../hooks/auth.js'
+import { bearerToken, digest, keyMatches } from '../auth/secrets.js'
 
 /**
  * `POST /drain` with `Authorization: Bearer <admin token>`: start draining (what SIGTERM does), answer 202

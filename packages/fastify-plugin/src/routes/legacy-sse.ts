@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify'
+import { ownerOf } from '../auth/principal.js'
 import type { SessionRegistry } from '@proxy/core'
 import { hijack, sseSink, type ProxyContext } from '../context.js'
 import { HttpError, replyError } from '../errors.js'
 import { acceptsEventStream } from '../http/accept.js'
 import type { ParsedBody } from '../http/body.js'
 import { readInbound } from './inbound.js'
-import { openSession } from './open-session.js'
+import { openSession, sessionStart } from './open-session.js'
 import { onBothSlashForms } from './paths.js'
 
 /**
@@ -17,7 +18,7 @@ export function registerLegacySse(app: FastifyInstance, context: ProxyContext, r
     app.get(path, { exposeHeadRoute: false }, async (request, reply) => {
       // Every check before the session: a refused GET (an `<img>` tag, a browser navigation) spawns no child.
       if (!acceptsEventStream(request.headers.accept)) return replyError(reply, HttpError.NotAcceptableSse)
-      const session = await openSession(registry, 'legacy-sse', reply)
+      const session = await openSession(registry, 'legacy-sse', reply, null, sessionStart(request, context.options))
       if (!session) return reply
       // The client left while a slot was being freed: its stream would never close.
       if (reply.raw.destroyed) {
@@ -42,7 +43,7 @@ export function registerLegacySse(app: FastifyInstance, context: ProxyContext, r
     app.post<{ Querystring: { sessionId?: string } }>(path, async (request, reply) => {
       const id = request.query.sessionId
       if (typeof id !== 'string' || id === '') return replyError(reply, HttpError.MissingSessionId)
-      const session = registry.get(id)
+      const session = registry.lookup(id, ownerOf(request))
       if (!session || session.transport !== 'legacy-sse') return replyError(reply, HttpError.UnknownSession)
       const body = request.body as ParsedBody | undefined
       if (!body) return replyError(reply, HttpError.UnsupportedMediaType)

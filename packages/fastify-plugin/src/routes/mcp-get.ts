@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { ownerOf } from '../auth/principal.js'
 import { hijack, sseSink, type ProxyContext } from '../context.js'
 import { HttpError, replyError, writeRawError } from '../errors.js'
 import { acceptsEventStream } from '../http/accept.js'
@@ -25,7 +26,7 @@ export function registerMcpGet(app: FastifyInstance, context: ProxyContext, url:
       const id = sessionIdOf(request)
       // A GET must be answered with a stream or 405 (spec); there is no stream before initialize.
       if (id === undefined) return replyError(reply.header('allow', 'POST'), HttpError.NoStreamWithoutSession)
-      const session = context.legacy.registry.get(id)
+      const session = context.legacy.registry.lookup(id, ownerOf(request))
       if (!session || session.transport !== 'streamable') return replyError(reply, HttpError.UnknownSession)
       if (!protocolVersionOk(request)) return replyError(reply, HttpError.BadProtocolVersion)
 

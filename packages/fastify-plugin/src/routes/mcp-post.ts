@@ -27,7 +27,7 @@ export function registerMcpPost(app: FastifyInstance, context: ProxyContext, url
       if (!inbound) return replyError(reply, HttpError.UnsupportedMediaType)
       if (inbound.invalid) return replyError(reply, HttpError.InvalidRequest, inbound.invalid.id, inbound.invalid.reason)
 
-      const target = await legacyTarget(context.legacy, request, reply, inbound)
+      const target = await legacyTarget(context.legacy, context.options, request, reply, inbound)
       if (!target) return reply
       if (inbound.others.length > 0) target.backend.forward(inbound.others)
       request.log.debug({ requests: inbound.requests.length, others: inbound.others.length }, 'client messages')

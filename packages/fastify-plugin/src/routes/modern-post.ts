@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { errorResponse, ErrorCode, type JsonRpcId, type ModernLeg } from '@proxy/core'
 import { hijack, sseOptions, sseSink, type ProxyContext } from '../context.js'
+import { ownerOf } from '../auth/principal.js'
 import { markRefusal } from '../errors.js'
 import { acceptsPostAnswers } from '../http/accept.js'
 import { ModernResponse } from '../http/modern-answer.js'
@@ -11,15 +12,6 @@ type ModernOutcome = Exclude<EraOutcome, { era: 'legacy' }>
 
 /** Methods 2026-07-28 removed (or that a per-request server has no use for): the proxy answers 404 -32601 itself. */
 const REMOVED_METHODS = new Set(['initialize', 'ping', 'logging/setLevel', 'resources/subscribe', 'resources/unsubscribe'])
-
-/**
- * Who is calling, as far as the proxy can tell: a parked call's state is bound to it, so another caller
- * cannot resume it. With an API key every caller that passed the check is the same principal (the key is
- * never put in the state, only this name).
- */
-function principalOf(context: ProxyContext): string {
-  return context.options.apiKey === undefined ? 'anonymous' : 'api-key'
-}
 
 /** Answer a 2026-07-28 refusal: the status, and a JSON-RPC error exactly as that revision shapes it (no proxy fields in `data`). */
 function refuse(reply: FastifyReply, status: number, code: number, message: string, id: JsonRpcId | null, data?: unknown): FastifyReply {
@@ -77,7 +69,7 @@ async function serveRequest(context: ProxyContext, leg: ModernLeg, request: Fast
       if (mismatch !== undefined) return refuse(reply, 400, ErrorCode.HeaderMismatch, `Bad Request: the request headers and body disagree: ${mismatch}`, message.id)
     }
   }
-  const client = { capabilities: envelope.clientCapabilities, logLevel: envelope.logLevel, principal: principalOf(context) }
+  const client = { capabilities: envelope.clientCapabilities, logLevel: envelope.logLevel, principal: ownerOf(request) }
   await leg.call(message, client, new ModernResponse(reply.raw, sseOptions(context, hijack(reply))))
   return reply
 }

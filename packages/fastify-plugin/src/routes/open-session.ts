@@ -1,6 +1,19 @@
-import type { FastifyReply } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { ProxyError, type JsonRpcId, type Session, type SessionRegistry, type SessionStart, type SessionTransport } from '@proxy/core'
+import { envFromClaims } from '../auth/child-env.js'
+import { ownerOf } from '../auth/principal.js'
+import type { ResolvedOptions } from '../options.js'
 import { HttpError, replyError } from '../errors.js'
+
+/**
+ * What a new session is bound to and given: the request's principal (only it reaches the session again) and,
+ * with `childEnvFromClaims`, that principal's claims for its child's environment.
+ */
+export function sessionStart(request: FastifyRequest, options: ResolvedOptions, start: SessionStart = {}): SessionStart {
+  const owner = ownerOf(request)
+  if (Object.keys(options.childEnvFromClaims).length === 0) return { ...start, owner }
+  return { ...start, owner, env: envFromClaims(request.principal, options.childEnvFromClaims) }
+}
 
 /**
  * Start a session (at the cap, the session idle longest gives way; a child of a closed session that is

@@ -1,0 +1,59 @@
+/** What the proxy uses of an authorization server's metadata (RFC 8414 / OpenID Connect Discovery). */
+export interface AuthorizationServerMetadata {
+  issuer: string
+  jwks_uri?: string
+  introspection_endpoint?: string
+}
+
+/** How long a request to the authorization server may take. */
+export const AS_TIMEOUT_MS = 5000
+/** Largest metadata or introspection answer read from the authorization server. */
+export const AS_MAX_BYTES = 256 * 1024
+
+/** Where an issuer's metadata may be, in the order RFC 8414 §3.1 and OpenID Discovery give. */
+export function metadataCandidates(issuer: string): string[] {
+  const url = new URL(issuer)
+  const path = url.pathname === '/' ? '' : url.pathname.replace(/\/$/, '')
+  const origin = `${url.protocol}//${url.host}`
+  return [
+    `${origin}/.well-known/oauth-authorization-server${path}`,
+    ...(path === '' ? [] : [`${origin}/.well-known/openid-configuration${path}`]),
+    `${origin}${path}/.well-known/openid-configuration`,
+  ]
+}
+
+/** GET or POST to the authorization server, bounded in time and size; the parsed JSON object. */
+export async function fetchJson(url: string, init: RequestInit = {}): Promise<Record<string, unknown>> {
+  const response = await fetch(url, { ...init, redirect: 'error', signal: AbortSignal.timeout(AS_TIMEOUT_MS) })
+  const declared = Number(response.headers.get('content-length') ?? 0)
+  if (declared > AS_MAX_BYTES) throw new Error(`${url} answered with ${declared} bytes (limit ${AS_MAX_BYTES})`)
+  const text = await response.text()
+  if (!response.ok) throw new Error(`${url} answered HTTP ${response.status}`)
+  if (text.length > AS_MAX_BYTES) throw new Error(`${url} answered with more than ${AS_MAX_BYTES} bytes`)
+  const value: unknown = JSON.parse(text)
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${url} did not answer a JSON object`)
+  return value as Record<string, unknown>
+}
+
+/**
+ * The issuer's metadata, from the first well-known address that has it. Its `issuer` must be the
+ * configured one exactly (RFC 8414 §3.3), or a document served elsewhere could name other keys.
+ */
+export async function discoverAuthorizationServer(issuer: string): Promise<AuthorizationServerMetadata> {
+  const failures: string[] = []
+  for (const candidate of metadataCandidates(issuer)) {
+    let document: Record<string, unknown>
+    try {
+      document = await fetchJson(candidate, { headers: { accept: 'application/json' } })
+    } catch (error) {
+      failures.push(`${candidate}: ${(error as Error).message}`)
+      continue
+    }
+    if (document.issuer !== issuer) throw new Error(`the metadata at ${candidate} names issuer ${JSON.stringify(document.issuer)}, not ${issuer}`)
+    const url = (key: string): string | undefined => (typeof document[key] === 'string' ? (document[key] as string) : undefined)
+    const jwks = url('jwks_uri')
+    const introspection = url('introspection_endpoint')
+    return { issuer, ...(jwks ? { jwks_uri: jwks } : {}), ...(introspection ? { introspection_endpoint: introspection } : {}) }
+  }
+  throw new Error(`no authorization server metadata for ${issuer}: ${failures.join('; ')}`)
+}
