@@ -418,6 +418,7 @@ export function resolveOptions(raw: unknown): ResolvedOptions {
     if (o.apiKey === undefined && o.oauth === undefined && o.authenticate === undefined) throw new FST_MCP_PROXY_INVALID_OPTIONS('/childEnvFromClaims needs authentication (apiKey, oauth or authenticate): without it there is no principal')
     if (o.stateless === true) throw new FST_MCP_PROXY_INVALID_OPTIONS('/childEnvFromClaims cannot be used with stateless: one child serves every caller')
     if (o.modern === true) throw new FST_MCP_PROXY_INVALID_OPTIONS('/childEnvFromClaims cannot be used with modern: the 2026-07-28 leg shares its children between callers (set modern: false)')
+    if ((o.warmChildren ?? 0) > 0) throw new FST_MCP_PROXY_INVALID_OPTIONS('/childEnvFromClaims cannot be used with warmChildren: a child started before anyone asked cannot carry their claims')
   }
   const host = o.host ?? '127.0.0.1'
   const loopback = isLoopback(host)
@@ -451,7 +452,8 @@ export function resolveOptions(raw: unknown): ResolvedOptions {
     maxRequestTimeout: o.maxRequestTimeout ?? 60 * 60_000,
     initializeTimeout: o.initializeTimeout ?? 60_000,
     stopGrace: o.stopGrace ?? 2000,
-    warmChildren: o.warmChildren ?? 1,
+    // With claims in each child's environment, no child can be started ahead of its user.
+    warmChildren: o.warmChildren ?? (o.childEnvFromClaims === undefined ? 1 : 0),
     keepAliveInterval: o.keepAliveInterval ?? 15_000,
     retryInterval: o.retryInterval ?? 1000,
     instanceId: o.instanceId,
