@@ -62,6 +62,8 @@ export const HttpError = {
   // 403, not 401, and no "Unauthorized" in the text: MCP clients start an OAuth login on any 401 (and
   // mcp-remote on that word), which cannot succeed against an API key.
   ApiKeyRequired: { name: 'MCP_PROXY_API_KEY_REQUIRED', status: 403, code: ErrorCode.ServerError, message: 'API key required' },
+  /** A refusal of the library user's own `authenticate` (no OAuth configured): 403 for the same reason. */
+  AuthRefused: { name: 'MCP_PROXY_AUTH_REFUSED', status: 403, code: ErrorCode.ServerError, message: 'Forbidden' },
   InsufficientScope: { name: 'MCP_PROXY_INSUFFICIENT_SCOPE', status: 403, code: ErrorCode.ServerError, message: 'Forbidden: insufficient scope' },
   AuthUnavailable: { name: 'MCP_PROXY_AUTH_UNAVAILABLE', status: 503, code: ErrorCode.ServerError, message: 'Service Unavailable: credentials cannot be checked now' },
   AdminUnauthorized: { name: 'MCP_PROXY_ADMIN_UNAUTHORIZED', status: 401, code: ErrorCode.ServerError, message: 'Unauthorized: send the admin token as Authorization: Bearer' },

@@ -164,11 +164,11 @@ interface Resolved {
 const mcpProxy: FastifyPluginAsync<McpProxyOptions & { prefix?: string; logLevel?: LogLevel }> = async (host: FastifyInstance, raw) => {
   const options = resolveOptions(raw)
   const prefix = raw.prefix === undefined || raw.prefix === '/' ? '' : `/${raw.prefix.replace(/^\/+|\/+$/g, '')}`
-  const endpoints = { prefix: host.prefix + prefix, stream: options.streamEndpoint, sse: options.sseEndpoint, messages: options.messagesEndpoint }
+  const endpoints = { hostPrefix: host.prefix, prefix: host.prefix + prefix, stream: options.streamEndpoint, sse: options.sseEndpoint, messages: options.messagesEndpoint }
   const setup = authSetup(options, endpoints)
   if (setup.oauth) {
     const served = [options.streamEndpoint, options.sseEndpoint].filter((e): e is string => e !== false)
-    registerProtectedResourceMetadata(host, setup.oauth, prefix, served, options.allowedHosts)
+    registerProtectedResourceMetadata(host, setup.oauth, served, options.allowedHosts)
   }
   const resolved: Resolved & { prefix?: string; logLevel?: LogLevel } = { options, setup }
   if (raw.prefix !== undefined) resolved.prefix = raw.prefix

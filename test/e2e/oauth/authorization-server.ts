@@ -38,8 +38,6 @@ export interface AuthorizationServerOptions {
   opaqueResources?: string[]
   /** Space-separated scopes every resource accepts (default "mcp:tools mcp:admin"). */
   resourceScope?: string
-  /** Access token lifetime in seconds (default 300). */
-  accessTokenTtl?: number
   /** Extra claims for a user's access tokens, merged over the default `email: <sub>@example.test`. */
   extraClaims?: (subject: string) => Record<string, unknown>
 }
@@ -171,7 +169,7 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
         getResourceServerInfo: (_ctx: unknown, resource: string) => ({
           scope: options.resourceScope ?? MCP_SCOPES,
           audience: resource,
-          accessTokenTTL: options.accessTokenTtl ?? 300,
+          accessTokenTTL: 300,
           ...(opaque.has(resource) ? { accessTokenFormat: 'opaque' } : { accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } }),
         }),
       },

@@ -21,8 +21,12 @@ export function authSetup(options: ResolvedOptions, endpoints: Endpoints): AuthS
   const oauth = options.oauth ? new OAuthResource(options.oauth, endpoints, keys) : undefined
   const oauthRefusal = oauth ? (request: FastifyRequest, failure: AuthFailure): AuthRefusal => oauth.refusal(request, failure) : undefined
   if (options.authenticate) {
-    // The user's scheme: with OAuth set too, its challenges; otherwise the 403 that starts no OAuth login.
-    const refusal = oauthRefusal ?? ((): AuthRefusal => ({ error: HttpError.ApiKeyRequired, challenge: undefined }))
+    // The user's scheme: with OAuth set too, its challenges; otherwise a 403, which starts no OAuth login.
+    const ownRefusal = (_request: FastifyRequest, failure: AuthFailure): AuthRefusal => ({
+      error: failure.kind === 'insufficient_scope' ? HttpError.InsufficientScope : HttpError.AuthRefused,
+      challenge: undefined,
+    })
+    const refusal = oauthRefusal ?? ownRefusal
     return { auth: { authenticate: options.authenticate, refusal }, oauth }
   }
   if (oauth && oauthRefusal) return { auth: { authenticate: (request) => oauth.authenticate(request), refusal: oauthRefusal }, oauth }

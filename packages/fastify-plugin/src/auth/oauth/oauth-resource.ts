@@ -5,7 +5,7 @@ import { presentedKey, type ApiKeys } from '../api-keys.js'
 import { AuthFailure, type Principal } from '../principal.js'
 import { bearerToken } from '../secrets.js'
 import { AuthorizationServerUnavailable, TokenRejected } from './claims.js'
-import { canonicalResource, metadataUrlOf, siblingResource } from './resource.js'
+import { canonicalResource, metadataUrlOf, siblingResource, WELL_KNOWN } from './resource.js'
 import { TokenVerifier } from './token-verifier.js'
 
 /** The OAuth settings, resolved once (see the `oauth` option). */
@@ -26,6 +26,9 @@ export interface ResolvedOAuth {
 
 /** Where the plugin serves MCP, to name the resource of each endpoint. */
 export interface Endpoints {
+  /** The prefix of the app the plugin is registered on (its metadata routes are under it). */
+  hostPrefix: string
+  /** The full prefix of the MCP routes (the host app's and the plugin's own). */
   prefix: string
   stream: string | false
   sse: string | false
@@ -120,8 +123,35 @@ export class OAuthResource {
     if (failure.kind === 'insufficient_scope') params.push(`error="insufficient_scope"`, `error_description=${quoted(failure.message)}`)
     const scopes = failure.kind === 'insufficient_scope' ? failure.scopes : this.settings.scopes
     if (scopes.length > 0) params.push(`scope=${quoted(scopes.join(' '))}`)
-    params.push(`resource_metadata=${quoted(metadataUrlOf(this.resourceOf(request)))}`)
+    params.push(`resource_metadata=${quoted(this.#metadataUrl(this.resourceOf(request)))}`)
     return `Bearer ${params.join(', ')}`
+  }
+
+  /**
+   * Where the metadata of `resource` is: the RFC 9728 address. Registered inside a prefixed scope, the
+   * plugin can only serve it under that scope's prefix too, and the challenge names that address instead
+   * (clients follow the challenge first); a configured resource URL is taken as routed by the operator.
+   */
+  #metadataUrl(resource: string): string {
+    const standard = metadataUrlOf(resource)
+    const { hostPrefix } = this.#endpoints
+    if (this.settings.resourceUrl !== undefined || hostPrefix === '') return standard
+    const url = new URL(standard)
+    return `${url.origin}${hostPrefix}${url.pathname}`
+  }
+
+  /** The paths (on the host app, before its prefix) where the metadata of each endpoint is served. */
+  metadataPaths(endpoints: readonly string[]): Array<{ path: string; endpoint: string }> {
+    const served = endpoints.map((endpoint) => ({ path: `${WELL_KNOWN}${this.#endpoints.prefix}${endpoint}`, endpoint }))
+    const configured = this.settings.resourceUrl
+    if (configured === undefined) return served
+    // Behind a proxy that rewrites paths, the configured resource's own address too.
+    const { stream } = this.#endpoints
+    const extra = endpoints.map((endpoint) => ({
+      path: new URL(metadataUrlOf(stream === false || endpoint === stream ? configured : siblingResource(configured, stream, endpoint))).pathname,
+      endpoint,
+    }))
+    return [...served, ...extra.filter((e) => !served.some((s) => s.path === e.path))]
   }
 
   /** The Protected Resource Metadata document of `endpoint` (RFC 9728 §2). */

@@ -16,11 +16,14 @@ export function isLoopbackUrl(url: URL): boolean {
   return host === 'localhost' || host === '[::1]' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)
 }
 
+/** The well-known path of Protected Resource Metadata (RFC 9728 §3). */
+export const WELL_KNOWN = '/.well-known/oauth-protected-resource'
+
 /** The address of a resource's metadata (RFC 9728 §3.1): the well-known segment between the authority and the path. */
 export function metadataUrlOf(resource: string): string {
   const url = new URL(resource)
   const path = url.pathname === '/' ? '' : url.pathname
-  return `${url.protocol}//${url.host}/.well-known/oauth-protected-resource${path}`
+  return `${url.protocol}//${url.host}${WELL_KNOWN}${path}`
 }
 
 /** Replace the endpoint path a resource URL ends with by another endpoint's (the legacy `/sse` next to `/mcp`). */
