@@ -171,6 +171,19 @@ describe('OAuth: JWT access tokens accepted', () => {
     const again = await as.sign({ aud: RESOURCE, sub: 'alice', jti: 'second' })
     expect((await post(app, echoCall(3, 'y'), { ...bearer(again), 'mcp-session-id': sessionId })).statusCode).toBe(200)
   })
+  it('the issuer configured with a trailing slash its metadata and tokens do not have (and the reverse) is the same issuer', async () => {
+    const as = await startAuthServer()
+    const slashed = await oauthApp(as, { issuer: `${as.issuer}/` })
+    await expectAccepted(slashed, await as.sign({ aud: RESOURCE }), 'configured with a slash')
+    const bare = await oauthApp(as)
+    await expectAccepted(bare, await as.sign({ aud: RESOURCE, iss: `${as.issuer}/` }), 'a token whose iss has the slash')
+    // One issuer, one principal: the session opened with one spelling is reached with the other.
+    const sessionId = await expectAccepted(bare, await as.sign({ aud: RESOURCE }), 'bare iss')
+    const call = await post(bare, echoCall(2, 'same user'), { ...bearer(await as.sign({ aud: RESOURCE, iss: `${as.issuer}/` })), 'mcp-session-id': sessionId })
+    expect(call.statusCode, call.body).toBe(200)
+    // Anything else about the issuer is compared exactly.
+    expectInvalidToken(await post(bare, initializeRequest(1), bearer(await as.sign({ aud: RESOURCE, iss: `${as.issuer}/other` }))), 'another path')
+  })
 })
 
 describe('OAuth: JWT access tokens refused (401 invalid_token)', () => {

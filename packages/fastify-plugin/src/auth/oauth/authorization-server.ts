@@ -5,6 +5,15 @@ export interface AuthorizationServerMetadata {
   introspection_endpoint?: string
 }
 
+/**
+ * The spellings of one issuer: as configured, and with its trailing slash toggled. Identity providers
+ * differ (`https://id.example.com/` in one's metadata, without the slash in another's tokens), and users
+ * copy whichever they saw; nothing else is leniently compared.
+ */
+export function issuerSpellings(issuer: string): [string, string] {
+  return [issuer, issuer.endsWith('/') ? issuer.slice(0, -1) : `${issuer}/`]
+}
+
 /** How long a request to the authorization server may take. */
 export const AS_TIMEOUT_MS = 5000
 /** Largest metadata or introspection answer read from the authorization server. */
@@ -49,7 +58,9 @@ export async function discoverAuthorizationServer(issuer: string): Promise<Autho
       failures.push(`${candidate}: ${(error as Error).message}`)
       continue
     }
-    if (document.issuer !== issuer) throw new Error(`the metadata at ${candidate} names issuer ${JSON.stringify(document.issuer)}, not ${issuer}`)
+    if (typeof document.issuer !== 'string' || !issuerSpellings(issuer).includes(document.issuer)) {
+      throw new Error(`the metadata at ${candidate} names issuer ${JSON.stringify(document.issuer)}, not ${issuer}`)
+    }
     const url = (key: string): string | undefined => (typeof document[key] === 'string' ? (document[key] as string) : undefined)
     const jwks = url('jwks_uri')
     const introspection = url('introspection_endpoint')

@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose'
 import type { Principal } from '../principal.js'
-import { AS_TIMEOUT_MS, discoverAuthorizationServer, type AuthorizationServerMetadata } from './authorization-server.js'
+import { AS_TIMEOUT_MS, discoverAuthorizationServer, issuerSpellings, type AuthorizationServerMetadata } from './authorization-server.js'
 import { AuthorizationServerUnavailable, checkAudience, principalOf, TokenRejected } from './claims.js'
 import { Introspector } from './introspection.js'
 
@@ -74,7 +74,7 @@ export class TokenVerifier {
     let payload: JWTPayload
     try {
       ;({ payload } = await jwtVerify(token, jwks, {
-        issuer: this.#settings.issuer,
+        issuer: issuerSpellings(this.#settings.issuer),
         algorithms: this.#settings.algorithms,
         clockTolerance: this.#settings.clockToleranceSec,
         requiredClaims: ['exp'],
@@ -91,7 +91,7 @@ export class TokenVerifier {
 
   #checkIntrospected(claims: Record<string, unknown>, audiences: readonly string[], resource: string): Principal {
     const { issuer, clockToleranceSec } = this.#settings
-    if (claims.iss !== undefined && claims.iss !== issuer) throw new TokenRejected('the token was issued by another authorization server (iss)')
+    if (claims.iss !== undefined && !issuerSpellings(issuer).includes(claims.iss as string)) throw new TokenRejected('the token was issued by another authorization server (iss)')
     const now = Date.now() / 1000
     if (typeof claims.exp === 'number' && claims.exp + clockToleranceSec <= now) throw new TokenRejected('the token has expired (exp)')
     if (typeof claims.nbf === 'number' && claims.nbf - clockToleranceSec > now) throw new TokenRejected('the token is not valid yet (nbf)')
