@@ -85,6 +85,8 @@ export const FLAGS: readonly Flag[] = [
   { name: 'shell', aliases: [], type: 'boolean', group: 'MCP server (the child)', option: 'shell', help: 'Spawn through the system shell (npx.cmd on Windows).' },
   { name: 'warm-children', aliases: ['warmChildren'], type: 'integer', value: 'N', group: 'MCP server (the child)', option: 'warmChildren', help: 'Children started ahead of time for new sessions (0: start on initialize).' },
   { name: 'roots', aliases: [], type: 'string', value: 'forward|deny|fixed:URI,…', group: 'MCP server (the child)', option: 'roots', default: 'forward when bound to loopback, else deny', help: 'What the child learns about the client\'s roots (directories on the client\'s machine, which some servers adopt as their allowed directories): forward them, deny (the child is told the client has none), or fixed: these URIs, answered by the proxy (fixed:file:///data,file:///srv).' },
+  { name: 'allowed-tools', aliases: ['allowedTools'], type: 'list', value: 'LIST', group: 'MCP server (the child)', option: 'allowedTools', help: 'Only these tools are shown and callable, comma-separated glob patterns (read_*,list_?): the others are left out of tools/list and a call gets -32602 "Unknown tool" before the server sees it. Both eras. Default: every tool.' },
+  { name: 'denied-tools', aliases: ['deniedTools'], type: 'list', value: 'LIST', group: 'MCP server (the child)', option: 'deniedTools', help: 'These tools (glob patterns) are hidden the same way; wins over --allowed-tools.' },
   { name: 'stop-grace', aliases: ['stopGrace'], type: 'integer', value: 'MS', group: 'MCP server (the child)', option: 'stopGrace', help: 'Each step of stopping a child: stdin end, then SIGTERM, then SIGKILL.' },
 
   // Transports

@@ -6,6 +6,7 @@ export { MemoryEventStore, type EventStore, type MemoryEventStoreOptions, type R
 export * from './jsonrpc/index.js'
 export { Upstream, type UpstreamCaller, type UpstreamOptions, type UpstreamTransport, type UpstreamClosed } from './upstream/upstream.js'
 export { ChildUpstream, describeExit, type ChildUpstreamOptions } from './upstream/child-upstream.js'
+export { ToolFilter, type ToolFilterOptions } from './upstream/tool-filter.js'
 export { EventStream, type BacklogLimit, type EventStreamOwner } from './session/event-stream.js'
 export type { StreamSink, EventKind } from './session/stream-sink.js'
 export type { Backend, Health, InboundMessage, ServingMode } from './backend/backend.js'

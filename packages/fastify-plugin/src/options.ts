@@ -2,7 +2,7 @@ import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
 import { createError } from '@fastify/error'
 import type { Registry } from 'prom-client'
-import { DEFAULT_CACHE, DEFAULT_MAX_LISTEN_STREAMS, type CacheDefaults, type Root, type RootsPolicy, type TapListener } from '@proxy/core'
+import { DEFAULT_CACHE, DEFAULT_MAX_LISTEN_STREAMS, ToolFilter, type CacheDefaults, type Root, type RootsPolicy, type TapListener } from '@proxy/core'
 import { DrainSwitch } from './drain/drain-switch.js'
 import type { Authenticate } from './auth/principal.js'
 import { canonicalResource, isLoopbackUrl } from './auth/oauth/resource.js'
@@ -102,6 +102,15 @@ export const McpProxyOptions = Type.Object({
    * @default 'forward' when `host` is loopback, else 'deny'
    */
   roots: Type.Optional(Type.Union([Type.Literal('forward'), Type.Literal('deny'), Type.Object({ fixed: Type.Array(Type.String()) })])),
+
+  /**
+   * Only these tools of the MCP server are shown and callable (glob patterns: `*`, `?`): the others are left
+   * out of `tools/list`, and calling one is answered -32602 "Unknown tool" before the server sees it. Both
+   * eras. @default every tool
+   */
+  allowedTools: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+  /** These tools (glob patterns) are hidden the same way; wins over allowedTools. @default none */
+  deniedTools: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
 
   /** Largest request body in bytes; larger gets 413 before it is read. @default 10 MiB */
   maxBodySize: Type.Optional(Type.Integer({ minimum: 1 })),
@@ -245,6 +254,8 @@ export interface ResolvedOptions {
   authenticate: Authenticate | undefined
   /** Child environment variable → claim of the session's principal. */
   childEnvFromClaims: Record<string, string>
+  /** Tools hidden from clients; undefined: none. */
+  toolFilter: ToolFilter | undefined
   /** undefined = any origin. */
   allowedOrigins: Set<string> | undefined
   /** undefined = any host. */
@@ -437,6 +448,10 @@ export function resolveOptions(raw: unknown): ResolvedOptions {
     oauth: o.oauth === undefined ? undefined : resolveOAuth(o.oauth, o.allowedHosts === undefined ? !loopback : o.allowedHosts.includes('*')),
     authenticate: o.authenticate,
     childEnvFromClaims: o.childEnvFromClaims ?? {},
+    toolFilter:
+      o.allowedTools === undefined && o.deniedTools === undefined
+        ? undefined
+        : new ToolFilter({ ...(o.allowedTools === undefined ? {} : { allowed: o.allowedTools }), ...(o.deniedTools === undefined ? {} : { denied: o.deniedTools }) }),
     allowedOrigins: lowerSet((o.allowedOrigins ?? defaultOrigins).map((v) => (v === '*' ? v : normalizeOrigin(v)))),
     allowedHosts: lowerSet(o.allowedHosts ?? defaultHosts),
     roots: resolveRoots(o.roots, loopback),

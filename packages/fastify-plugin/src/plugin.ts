@@ -60,6 +60,7 @@ function childOptions(options: ResolvedOptions, tap: Tap, logger: Logger): Omit<
     requestTimeoutMs: options.requestTimeout,
     maxRequestTimeoutMs: options.maxRequestTimeout,
     tap,
+    ...(options.toolFilter ? { toolFilter: options.toolFilter } : {}),
     logger,
   }
 }

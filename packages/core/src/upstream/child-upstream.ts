@@ -3,6 +3,7 @@ import { StdioChild } from '../child/stdio-child.js'
 import type { JsonRpcNotification, JsonRpcRequest } from '../jsonrpc/schemas.js'
 import type { Logger } from '../logger.js'
 import type { Tap } from '../tap/tap.js'
+import type { ToolFilter } from './tool-filter.js'
 import { Upstream } from './upstream.js'
 
 /** Limits and timeouts of one child and its Upstream. */
@@ -18,6 +19,8 @@ export interface ChildUpstreamOptions {
   tap?: Tap
   /** What the child is for, in tap events and logs (session, shared, modern…). @default 'session' */
   role?: string
+  /** Tools hidden from clients. */
+  toolFilter?: ToolFilter
   logger: Logger
 }
 
@@ -59,6 +62,7 @@ export class ChildUpstream {
       maxRequestTimeoutMs: options.maxRequestTimeoutMs,
       onUnrouted: (message, text) => this.#route(message, text),
       ...(options.tap ? { tap: options.tap } : {}),
+      ...(options.toolFilter ? { toolFilter: options.toolFilter } : {}),
       logger: options.logger,
     })
     this.upstream = upstream

@@ -5,6 +5,7 @@ import { trySerialize } from '../jsonrpc/serialize.js'
 import type { Logger } from '../logger.js'
 import type { LineEdges } from '../framing/line-splitter.js'
 import { readOversizedLine } from './oversized-line.js'
+import type { ToolFilter } from './tool-filter.js'
 import { targetOf, type RequestOutcome, type Tap, type TapScope } from '../tap/tap.js'
 
 /** Whoever sent a request through the Upstream: a session's request stream, or one stateless HTTP request. */
@@ -36,6 +37,8 @@ export interface UpstreamOptions {
   onUnrouted: (message: JsonRpcRequest | JsonRpcNotification, text: string) => void
   /** Where every message and finished request is reported (nothing is built while nobody listens). */
   tap?: Tap
+  /** Tools hidden from clients (left out of `tools/list`, refused on `tools/call`). */
+  toolFilter?: ToolFilter
   logger: Logger
 }
 
@@ -115,6 +118,11 @@ export class Upstream {
     }
     if (this.#closed) {
       caller.deliver(...this.#error(message.id, ErrorCode.ConnectionClosed, this.#closed.message, this.#closed.data))
+      return
+    }
+    const refusal = this.#options.toolFilter?.refusal(message)
+    if (refusal) {
+      caller.deliver(...this.#error(message.id, refusal.code, refusal.message))
       return
     }
     const shared = this.#options.shared
@@ -297,6 +305,14 @@ export class Upstream {
     }
     this.#forget(entry)
     this.#done(entry, 'error' in message ? 'error' : 'ok', 'error' in message ? message.error.code : undefined, text)
+    const filter = this.#options.toolFilter
+    if (filter && entry.method === 'tools/list' && 'result' in message) {
+      const result = filter.filterList(message.result)
+      if (result !== message.result) {
+        message = { ...message, result } as JsonRpcResponse
+        text = undefined
+      }
+    }
     if (entry.originalId === entry.upstreamId && text !== undefined) return entry.caller.deliver(message, text)
     const restored = { ...message, id: entry.originalId } as JsonRpcResponse
     const restoredText = trySerialize(restored)
