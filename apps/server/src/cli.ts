@@ -4,6 +4,8 @@
 import type { FastifyInstance } from 'fastify'
 import { DrainSwitch, isLoopback } from '@proxy/fastify-plugin'
 import { buildApp } from './build-app.js'
+import { readConfig } from './config-file/read-config.js'
+import { buildServersApp, type ServersApp } from './multi/build-servers-app.js'
 import { helpText } from './help.js'
 import { parseArgs, UsageError, type ParseResult, type RunConfig } from './parse-args.js'
 import { exitOnEarlySignals, handleShutdown } from './shutdown.js'
@@ -39,7 +41,38 @@ function baseUrl(app: FastifyInstance, config: RunConfig): string {
   return `${config.tls ? 'https' : 'http'}://${host}:${port}`
 }
 
+/** `--config FILE`: every server of the file under /servers/<name>/, SIGHUP reads the file again. */
+async function startServers(config: RunConfig, file: string, warnings: string[]): Promise<void> {
+  const removeEarlyHandlers = exitOnEarlySignals()
+  const tracing = config.otel ? (await import('./tracing.js')).startTracing(versionInfo().version) : undefined
+  let built: ServersApp | undefined
+  try {
+    built = await buildServersApp(config, readConfig(file, process.env), config.readyRequiresAll)
+    for (const warning of warnings) built.app.log.warn(warning)
+    if (tracing) {
+      tracing.logTo(built.app.log)
+      built.app.addHook('onClose', () => tracing.shutdown())
+    }
+    await built.app.listen({ host: config.host, port: config.port })
+  } catch (error) {
+    if (error instanceof UsageError) fail(2, error.message)
+    const message = describeStartError(error, config)
+    if (built) await Promise.race([built.app.close().catch(() => {}), new Promise((resolve) => setTimeout(resolve, config.shutdownTimeout).unref())])
+    fail(1, message)
+  }
+  removeEarlyHandlers()
+  const { app, servers, drain, reload } = built
+  handleShutdown(app, { timeoutMs: config.shutdownTimeout, exitOnStdinClose: config.exitOnStdinClose, drain, onHangup: () => void reload() })
+  const base = baseUrl(app, config)
+  const list = await servers.list()
+  app.log.info(
+    { servers: list.map(({ name, status, streamable, sse }) => ({ name, status, ...(streamable ? { streamable: base + streamable } : {}), ...(sse ? { sse: base + sse } : {}) })), list: `${base}/servers` },
+    `MCP proxy ready: ${list.length} servers under ${base}/servers/<name>/ (${list.filter((s) => s.status === 'ready').length} running)`,
+  )
+}
+
 async function start(config: RunConfig, warnings: string[]): Promise<void> {
+  if (config.configFile !== undefined) return startServers(config, config.configFile, warnings)
   const removeEarlyHandlers = exitOnEarlySignals()
   // The SDK is loaded only when tracing is on, and registered before the plugin makes its first span.
   const tracing = config.otel ? (await import('./tracing.js')).startTracing(versionInfo().version) : undefined

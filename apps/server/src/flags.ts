@@ -10,7 +10,7 @@ export type FlagType = 'string' | 'boolean' | 'integer' | 'list' | 'repeat' | 'c
 /** The fields of the plugin's `oauth` option. */
 export type OAuthField = keyof NonNullable<McpProxyOptions['oauth']>
 
-export type FlagGroup = 'Server' | 'Authorization' | 'MCP server (the child)' | 'Transports' | 'MCP 2026-07-28' | 'Limits and timeouts' | 'Logging' | 'Information'
+export type FlagGroup = 'Server' | 'Several servers' | 'Authorization' | 'MCP server (the child)' | 'Transports' | 'MCP 2026-07-28' | 'Limits and timeouts' | 'Logging' | 'Information'
 
 /** One command-line flag: every name it answers to, how its value is read, and its help. */
 export interface Flag {
@@ -61,6 +61,10 @@ export const FLAGS: readonly Flag[] = [
   { name: 'drain-timeout', aliases: ['drainTimeout'], type: 'integer', value: 'MS', group: 'Server', option: 'drainTimeout', help: 'On SIGTERM (or POST /drain) the proxy drains: /ready turns 503, new sessions get 503 + Retry-After, open sessions and requests go on until they end or this long; then it shuts down. 0: no drain. A second SIGTERM exits at once.' },
   { name: 'admin-token', aliases: ['adminToken'], type: 'string', value: 'TOKEN', group: 'Server', option: 'adminToken', help: 'Enable POST /drain, authorised by "Authorization: Bearer TOKEN" (its own secret: the API key does not open it). Never logged, never passed to the child.' },
   { name: 'exit-on-stdin-close', aliases: ['exitOnStdinClose'], type: 'boolean', group: 'Server', default: 'false', help: 'Shut down when the proxy\'s own stdin ends (run as a child of another program). Otherwise stdin is ignored.' },
+
+  // Several servers
+  { name: 'config', aliases: [], type: 'string', value: 'FILE', group: 'Several servers', help: 'Serve every stdio server of a config file people already have: Claude Desktop, Cursor or Claude Code ({"mcpServers": …}) or VS Code ({"servers": …}, JSON with comments). Each is served at /servers/<name>/mcp and /servers/<name>/sse; GET /servers lists them; SIGHUP reads the file again. The flags are defaults; an entry\'s "x-mcp-proxy" object overrides them for that server. Not with a command.' },
+  { name: 'ready-requires-all', aliases: [], type: 'boolean', group: 'Several servers', default: 'false', help: 'With --config: /ready is 200 only while every server can take sessions (by default, while at least one can).' },
 
   // Authorization
   { name: 'api-key', aliases: ['apiKey'], type: 'repeat', value: 'KEY', group: 'Authorization', option: 'apiKey', help: 'Require a key on every request but /ping, /ready, the OAuth metadata and CORS preflights: "X-API-Key: KEY" or "Authorization: Bearer KEY". Repeatable: each key is its own principal (a session opened with one is not reachable with another). Without one a client gets 403 naming the header (not 401, which makes MCP clients start an OAuth login). Never passed to the child.' },

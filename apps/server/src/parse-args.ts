@@ -28,6 +28,10 @@ export interface RunConfig {
   metricsPort: number | undefined
   /** Trace over OTLP/HTTP: `--otel`, or an OTLP endpoint in the environment (the plugin gets `tracing: true`). */
   otel: boolean
+  /** `--config FILE`: serve every server of that file; `plugin` then holds the defaults of each. */
+  configFile: string | undefined
+  /** With --config: /ready needs every server, not one. */
+  readyRequiresAll: boolean
 }
 
 export type ParseResult =
@@ -246,7 +250,11 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Pars
   const get = <T extends Value>(name: string): T | undefined => given.get(FLAG_INDEX.get(name)!)?.value as T | undefined
   const sourceOf = (name: string): string => given.get(FLAG_INDEX.get(name)!)?.source ?? `--${name}`
 
-  const { command, args } = resolveCommand(positional, given)
+  const configFile = get<string>('config')
+  if (configFile !== undefined && (positional !== undefined || has('command'))) throw new UsageError(`${sourceOf('config')} names the servers: give either it or a command, not both`)
+  if (configFile === undefined && has('ready-requires-all')) throw new UsageError('--ready-requires-all needs --config')
+  // With --config each server's command comes from the file; the defaults are checked with this Node as the command.
+  const { command, args } = configFile === undefined ? resolveCommand(positional, given) : { command: process.execPath, args: [] }
   const host = get<string>('host') ?? CLI_DEFAULTS.host
   const port = get<number>('port') ?? CLI_DEFAULTS.port
   if (port > 65535) throw new UsageError(`${sourceOf('port')} must be a port number from 0 to 65535, not ${port}`)
@@ -307,6 +315,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Pars
   if (otel) plugin.tracing = true
 
   const metricsPort = get<number>('metrics-port')
+  if (metricsPort !== undefined && configFile !== undefined) throw new UsageError(`${sourceOf('metrics-port')} has no use with --config: each server serves its metrics at /servers/<name>/metrics (labelled server="<name>")`)
   if (metricsPort !== undefined) {
     if (metricsPort > 65535) throw new UsageError(`${sourceOf('metrics-port')} must be a port number from 0 to 65535, not ${metricsPort}`)
     if (get<boolean>('metrics') === false) throw new UsageError(`${sourceOf('metrics-port')} cannot be combined with --no-metrics`)
@@ -342,6 +351,8 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Pars
       exitOnStdinClose: get<boolean>('exit-on-stdin-close') ?? false,
       metricsPort,
       otel,
+      configFile,
+      readyRequiresAll: get<boolean>('ready-requires-all') ?? false,
     },
   }
 }

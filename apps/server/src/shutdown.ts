@@ -1,5 +1,12 @@
 import type { FastifyInstance } from 'fastify'
-import type { DrainSwitch } from '@proxy/fastify-plugin'
+
+/** What SIGTERM drains: the plugin's DrainSwitch, or every server of a config file. */
+export interface Drainable {
+  /** Start draining; false when a drain had already started. */
+  start(reason: string): boolean
+  /** Resolves once the drain has ended. */
+  readonly finished: Promise<{ outcome: string }>
+}
 
 const SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const
 type Signal = keyof typeof SIGNALS
@@ -9,8 +16,10 @@ export interface ShutdownOptions {
   timeoutMs: number
   /** Also shut down when the proxy's own stdin ends. */
   exitOnStdinClose: boolean
-  /** The plugin's drain: SIGTERM starts it, and its end (however it was started) shuts the proxy down. */
-  drain: DrainSwitch
+  /** The drain: SIGTERM starts it, and its end (however it was started) shuts the proxy down. */
+  drain: Drainable
+  /** SIGHUP does this instead of shutting down (with --config: read the file again). */
+  onHangup?: () => void
 }
 
 /**
@@ -32,7 +41,8 @@ export function exitOnEarlySignals(): () => void {
  * SIGINT/SIGHUP (and, if asked, the end of stdin): stop accepting, end open streams, stop every child (the
  * plugin's preClose), then exit 0. A timer (unref'd) exits 1 if closing takes longer than `timeoutMs`. A
  * second signal, or any signal while closing, exits at once (128 + its number); @proxy/core kills the
- * children left. A SIGTERM after `POST /drain` started a drain waits for that drain.
+ * children left. A SIGTERM after `POST /drain` started a drain waits for that drain. With `onHangup`,
+ * SIGHUP calls it instead (and is not counted as a signal).
  */
 export function handleShutdown(app: FastifyInstance, options: ShutdownOptions): void {
   const { drain } = options
@@ -66,6 +76,7 @@ export function handleShutdown(app: FastifyInstance, options: ShutdownOptions): 
   // SIGTERM a "second" one (it waits for that drain), and SIGINT/SIGHUP still close gracefully.
   let signalled = false
   const onSignal = (signal: Signal): void => {
+    if (signal === 'SIGHUP' && options.onHangup && !closing) return options.onHangup()
     if (signalled || closing) return exitNow(signal, 128 + SIGNALS[signal])
     signalled = true
     if (signal !== 'SIGTERM') return close(signal)

@@ -81,6 +81,19 @@ describe('parseArgs: values', () => {
     expect(usage(['--child-env-from-claim', 'U=sub', '--', 'x'])).toMatch(/--child-env-from-claim needs authentication/)
   })
 
+  it('--config names the servers: no command beside it; --ready-requires-all and --metrics-port checked against it', () => {
+    const c = run(['--config', 'servers.json', '--stateless'], {})
+    expect(c.configFile).toBe('servers.json')
+    expect(c.readyRequiresAll).toBe(false)
+    expect(c.plugin.stateless).toBe(true)
+    expect(run(['--config', 'servers.json', '--ready-requires-all']).readyRequiresAll).toBe(true)
+    expect(run([], { MCP_PROXY_CONFIG: 'from-env.json' }).configFile).toBe('from-env.json')
+    expect(usage(['--config', 'servers.json', '--', 'node', 'server.js'])).toMatch(/^--config names the servers: give either it or a command, not both/)
+    expect(usage(['--config', 'servers.json', '--command', 'node'])).toMatch(/give either it or a command/)
+    expect(usage(['--ready-requires-all', '--', 'x'])).toMatch(/^--ready-requires-all needs --config/)
+    expect(usage(['--config', 'servers.json', '--metrics-port', '9464'])).toMatch(/^--metrics-port has no use with --config/)
+  })
+
   it('builds the oauth option from the --oauth-* flags, which need --oauth-issuer', () => {
     const c = run(['--oauth-issuer', 'https://id.example.com', '--resource-url', 'https://mcp.example.com/mcp/', '--oauth-scopes', 'a,b', '--oauth-client-id', 'proxy', '--', 'x'], {
       MCP_PROXY_OAUTH_CLIENT_SECRET: 's3cret',

@@ -154,6 +154,11 @@ export const McpProxyOptions = Type.Object({
   adminToken: Type.Optional(Type.String({ minLength: 1 })),
   /** The switch that starts a drain (e.g. on SIGTERM) and tells when it has ended. @default one of the plugin's own */
   drain: Type.Optional(Type.Unsafe<DrainSwitch>(Type.Any())),
+  /**
+   * The name of this server, when one process serves several (`mcp-proxy --config`): the `server` label of
+   * every metric, the `mcp_proxy.server.name` attribute of every span, and `name` in `/ready`. @default none
+   */
+  name: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$' })),
   /** Name the proxy gives itself in its own initialize (stateless mode). */
   clientInfo: Type.Optional(Type.Object({ name: Type.String(), version: Type.String() })),
   /**
@@ -277,6 +282,8 @@ export interface ResolvedOptions {
   keepAliveInterval: number
   retryInterval: number
   instanceId: string | undefined
+  /** This server's name among several in one process. */
+  name: string | undefined
   drainTimeout: number
   adminToken: string | undefined
   drain: DrainSwitch | undefined
@@ -472,6 +479,7 @@ export function resolveOptions(raw: unknown): ResolvedOptions {
     keepAliveInterval: o.keepAliveInterval ?? 15_000,
     retryInterval: o.retryInterval ?? 1000,
     instanceId: o.instanceId,
+    name: o.name,
     drainTimeout: o.drainTimeout ?? 30_000,
     adminToken: o.adminToken,
     drain: o.drain,

@@ -184,7 +184,7 @@ const serveMcp: FastifyPluginAsync<Resolved> = async (app: FastifyInstance, { op
   tap.onListenerError = (error) => logger.warn({ err: error }, 'a tap listener threw; the message path goes on')
   if (options.tap) tap.subscribe(options.tap)
   // Before the routes: tracing wraps the message routes' handlers to see their HTTP request's context.
-  if (options.tracing) registerTracing(app, tap)
+  if (options.tracing) registerTracing(app, tap, options.name)
   if (options.auditLog !== undefined) await registerAuditLog(app, tap, options.auditLog, logger)
   const child = childOptions(options, tap, logger)
 

@@ -13,6 +13,8 @@ import { MetricsRecorder } from './recorder.js'
  */
 export function registerMetrics(app: FastifyInstance, context: ProxyContext, options: MetricsOptions): void {
   const registry = createRegistry()
+  // Several servers in one process: every series says which one it is about.
+  if (context.options.name !== undefined) registry.setDefaultLabels({ server: context.options.name })
   const { legacy } = context
   const instruments = createInstruments(registry)
   // Drains: a gauge while one runs, a count of how they ended; refused sessions are in the refusals (MCP_PROXY_DRAINING).

@@ -10,10 +10,10 @@ export function registerHealth(app: FastifyInstance, context: ProxyContext): voi
     // Draining turns it 503 at once, so a balancer stops sending new sessions here.
     const { ready, report } = servingMode(context.legacy).health()
     const modern = context.modern?.health().report
-    const instance = context.options.instanceId
+    const { instanceId: instance, name } = context.options
     const status = context.drain.draining ? 'draining' : ready ? 'ready' : 'unavailable'
     return reply
       .code(status === 'ready' ? 200 : 503)
-      .send({ status, ...(instance === undefined ? {} : { instance }), ...report, ...(modern ? { modern } : {}) })
+      .send({ status, ...(name === undefined ? {} : { name }), ...(instance === undefined ? {} : { instance }), ...report, ...(modern ? { modern } : {}) })
   })
 }

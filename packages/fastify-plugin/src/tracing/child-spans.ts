@@ -1,4 +1,4 @@
-import { SpanKind, SpanStatusCode, type Span, type Tracer } from '@opentelemetry/api'
+import { SpanKind, SpanStatusCode, type Attributes, type Span, type Tracer } from '@opentelemetry/api'
 import type { ChildExitReason, TapEvent } from '@proxy/core'
 
 export const ATTR_PROCESS_PID = 'process.pid'
@@ -19,8 +19,11 @@ export class ChildSpans {
   readonly #tracer: Tracer
   readonly #open = new Map<string, Span[]>()
 
-  constructor(tracer: Tracer) {
+  readonly #common: Attributes
+
+  constructor(tracer: Tracer, common: Attributes = {}) {
     this.#tracer = tracer
+    this.#common = common
   }
 
   /** The tap listener: a span starts at `child-spawned` and ends at the matching `child-exited` (role and pid). */
@@ -55,6 +58,6 @@ export class ChildSpans {
 
   #start(role: string, pid: number | undefined, startTime: number): Span {
     const attributes = pid === undefined ? { [ATTR_CHILD_ROLE]: role } : { [ATTR_CHILD_ROLE]: role, [ATTR_PROCESS_PID]: pid }
-    return this.#tracer.startSpan(`child ${role}`, { kind: SpanKind.INTERNAL, root: true, startTime, attributes })
+    return this.#tracer.startSpan(`child ${role}`, { kind: SpanKind.INTERNAL, root: true, startTime, attributes: { ...this.#common, ...attributes } })
   }
 }

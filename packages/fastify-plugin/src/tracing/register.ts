@@ -1,9 +1,10 @@
-import { trace } from '@opentelemetry/api'
+import { trace, type Attributes } from '@opentelemetry/api'
 import type { FastifyInstance } from 'fastify'
 import type { Tap } from '@proxy/core'
 import { ChildSpans } from './child-spans.js'
 import { captureHttpTrace } from './http-context.js'
 import { RequestSpans } from './request-spans.js'
+import { ATTR_PROXY_SERVER_NAME } from './semconv.js'
 
 /** The instrumentation scope the spans are reported under. */
 export const TRACER_NAME = '@proxy/fastify-plugin'
@@ -13,10 +14,12 @@ export const TRACER_NAME = '@proxy/fastify-plugin'
  * to the MCP server, its context passed on in `params._meta`, and a span per child process. Spans go to
  * whatever SDK the host registered (none: the API's no-op). Call before the routes are registered.
  */
-export function registerTracing(app: FastifyInstance, tap: Tap): void {
+export function registerTracing(app: FastifyInstance, tap: Tap, serverName: string | undefined): void {
   const tracer = trace.getTracer(TRACER_NAME)
-  const requests = new RequestSpans(tracer)
-  const children = new ChildSpans(tracer)
+  // Several servers in one process: every span says which one it is about.
+  const common: Attributes = serverName === undefined ? {} : { [ATTR_PROXY_SERVER_NAME]: serverName }
+  const requests = new RequestSpans(tracer, common)
+  const children = new ChildSpans(tracer, common)
   captureHttpTrace(app)
   const undecorate = tap.decorate(requests.decorate)
   // Two listeners: a failure in one never costs the other its event.

@@ -1,4 +1,4 @@
-import { isSpanContextValid, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Link, type Span, type Tracer } from '@opentelemetry/api'
+import { isSpanContextValid, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Link, type Span, type Tracer } from '@opentelemetry/api'
 import { targetOf, type JsonRpcId, type JsonRpcRequest, type RequestOutcome, type TapEvent, type TapScope } from '@proxy/core'
 import { httpTraceOf } from './http-context.js'
 import { contextFromMeta, metaOf, withTraceContext } from './meta-carrier.js'
@@ -50,8 +50,11 @@ export class RequestSpans {
   /** The span of the request being decorated, until the Upstream reports it written. */
   #pending: OpenSpan | undefined
 
-  constructor(tracer: Tracer) {
+  readonly #common: Attributes
+
+  constructor(tracer: Tracer, common: Attributes = {}) {
     this.#tracer = tracer
+    this.#common = common
   }
 
   /** The request decorator: start the span, and hand the child the span's context. */
@@ -60,7 +63,7 @@ export class RequestSpans {
     if (scope === undefined) return message
     const http = httpTraceOf(message)
     const { parent, links } = parentOf(message, http?.context)
-    const span = this.#tracer.startSpan(spanName(message), { kind: SpanKind.SERVER, attributes: requestAttributes(message, scope, http?.attributes), links }, parent)
+    const span = this.#tracer.startSpan(spanName(message), { kind: SpanKind.SERVER, attributes: { ...this.#common, ...requestAttributes(message, scope, http?.attributes) }, links }, parent)
     const key = keyOf(scope, message.id, message.method, targetOf(message))
     const entry: OpenSpan = { span, key, id: message.id, method: message.method, forwarded: false, ended: false }
     const queue = this.#open.get(key)

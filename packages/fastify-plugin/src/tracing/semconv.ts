@@ -22,6 +22,8 @@ export const ATTR_CLIENT_ADDRESS = 'client.address'
 export const ATTR_CLIENT_PORT = 'client.port'
 /** The proxy's own word for how a request ended (`child-gone` is told apart from other -32603 errors). */
 export const ATTR_PROXY_OUTCOME = 'mcp_proxy.outcome'
+/** The server's name when one process serves several (`mcp-proxy --config`). */
+export const ATTR_PROXY_SERVER_NAME = 'mcp_proxy.server.name'
 
 /** Methods whose `params.uri` names a resource (`mcp.resource.uri` is conditionally required on them). */
 const RESOURCE_METHODS: ReadonlySet<string> = new Set(['resources/read', 'resources/subscribe', 'resources/unsubscribe'])
