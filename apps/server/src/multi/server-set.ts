@@ -81,10 +81,11 @@ export class ServerSet {
     const server = this.#servers.get(name) ?? [...this.#retiring].find((s) => s.name === name)
     if (server?.route(request, response)) return true
     if (!server) return false // unknown name: the proxy's 404
+    const why = server.status === 'failed' ? 'not running (it failed to start; see GET /servers)' : server.status === 'starting' ? 'starting' : 'stopping (removed or changed in the config file)'
     const body = JSON.stringify({
       jsonrpc: '2.0',
       id: null,
-      error: { code: -32000, message: `Service Unavailable: the MCP server ${name} is ${server.status === 'failed' ? 'not running (it failed to start; see GET /servers)' : 'starting'}`, data: { reason: 'MCP_PROXY_SERVER_UNAVAILABLE' } },
+      error: { code: -32000, message: `Service Unavailable: the MCP server ${name} is ${why}`, data: { reason: 'MCP_PROXY_SERVER_UNAVAILABLE' } },
     })
     response.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'retry-after': '5', 'content-length': Buffer.byteLength(body) })
     response.end(body)
