@@ -336,10 +336,11 @@ describe('readConfig: envFile', () => {
   })
 
   it('refuses lines it cannot read, with the file and line', () => {
-    expect(usage(() => parseEnvFile('A=1\nNOEQUALS\n', 'f.env'))).toBe("f.env:2: expected KEY=VALUE, not 'NOEQUALS'")
-    expect(usage(() => parseEnvFile('1A=x', 'f.env'))).toBe("f.env:1: '1A' is not a variable name")
+    // The line itself is never quoted: a forgotten "=" leaves a key and its secret value side by side.
+    expect(usage(() => parseEnvFile('A=1\nAPI_KEY sk-live-SECRET\n', 'f.env'))).toBe('f.env:2: expected KEY=VALUE (the line has no "=")')
+    expect(usage(() => parseEnvFile('1A=x', 'f.env'))).toBe('f.env:1: the part before "=" is not a variable name')
     expect(usage(() => parseEnvFile('A="open', 'f.env'))).toBe('f.env:1: the " quote is not closed on this line')
-    expect(usage(() => parseEnvFile("A='x' y", 'f.env'))).toBe("f.env:1: unexpected 'y' after the closing quote")
+    expect(usage(() => parseEnvFile("A='x' y", 'f.env'))).toBe('f.env:1: unexpected text after the closing quote')
   })
 })
 
@@ -356,6 +357,13 @@ describe('readConfig: settings and fingerprint', () => {
     expect(a!.settings).toEqual({ maxSessions: 1, roots: 'deny', nested: { b: 2 } })
     expect(b!.settings).toEqual({ maxSessions: 4, roots: 'deny', nested: { a: 1 } })
     expect(usage(() => read(write('bad.json', { 'x-mcp-proxy': [], mcpServers: { a: { command: 'x' } } })))).toMatch(/bad\.json, x-mcp-proxy must be an object$/)
+  })
+
+  it('expands variables in the settings at any depth, so a secret stays in the environment, never taken literally', () => {
+    const path = write('secrets.json', { mcpServers: { a: { command: 'x', 'x-mcp-proxy': { apiKey: '${env:A_KEY}', oauth: { clientSecret: '${env:SECRET}' }, allowedTools: ['${env:TOOL}_*'] } } } })
+    const [a] = read(path, { A_KEY: 'k1', SECRET: 's1', TOOL: 'read' }).servers
+    expect(a!.settings).toEqual({ apiKey: 'k1', oauth: { clientSecret: 's1' }, allowedTools: ['read_*'] })
+    expect(usage(() => read(path, { SECRET: 's1', TOOL: 'read' }))).toMatch(/server a, x-mcp-proxy\.apiKey: \$\{env:A_KEY\} is not set/)
   })
 
   it('changes the fingerprint when anything changes, and not when only key order does', () => {

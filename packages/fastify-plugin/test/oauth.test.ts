@@ -171,6 +171,17 @@ describe('OAuth: JWT access tokens accepted', () => {
     const again = await as.sign({ aud: RESOURCE, sub: 'alice', jti: 'second' })
     expect((await post(app, echoCall(3, 'y'), { ...bearer(again), 'mcp-session-id': sessionId })).statusCode).toBe(200)
   })
+  it('a token accepted once (its check remembered) is still refused as soon as it expires', async () => {
+    const as = await startAuthServer()
+    const app = await oauthApp(as, { clockTolerance: 0 })
+    const exp = nowSec() + 2
+    const token = await as.sign({ aud: RESOURCE, exp })
+    await expectAccepted(app, token, 'before exp')
+    await expectAccepted(app, token, 'before exp, remembered')
+    await new Promise((resolve) => setTimeout(resolve, exp * 1000 + 200 - Date.now()))
+    expect(expectInvalidToken(await post(app, initializeRequest(1), bearer(token)), 'after exp', token)).toContain('expired')
+  })
+
   it('the issuer configured with a trailing slash its metadata and tokens do not have (and the reverse) is the same issuer', async () => {
     const as = await startAuthServer()
     const slashed = await oauthApp(as, { issuer: `${as.issuer}/` })
@@ -290,6 +301,17 @@ describe('OAuth: introspection of opaque tokens', () => {
     const call = await post(app, echoCall(2, 'cached'), { ...bearer('opaque-token-active-0001'), 'mcp-session-id': sessionId })
     expect(call.statusCode, call.body).toBe(200)
     expect(as.calls.introspection).toBe(1)
+  })
+
+  it('a refresh token the server reports active is no access token → 401; requests arriving together ask once', async () => {
+    const as = await startAuthServer()
+    as.opaque.set('opaque-refresh-token-01', { aud: RESOURCE, sub: 'user-9', exp: nowSec() + 300, token_type: 'refresh_token' })
+    as.opaque.set('opaque-bearer-token-01', { aud: RESOURCE, sub: 'user-9', exp: nowSec() + 300, token_type: 'Bearer' })
+    const app = await introspecting(as)
+    expect(expectInvalidToken(await post(app, initializeRequest(1), bearer('opaque-refresh-token-01')), 'refresh token')).toContain('not an access token')
+    const together = await Promise.all([1, 2, 3, 4].map((id) => post(app, initializeRequest(id), bearer('opaque-bearer-token-01'))))
+    for (const res of together) expect(res.statusCode, res.body).toBe(200)
+    expect(as.calls.introspection).toBe(2)
   })
 
   it('an explicit introspectionUrl is used', async () => {
@@ -566,5 +588,19 @@ describe('OAuth: the resource taken from Host (no resourceUrl, loopback binding)
     const ok = await fetchWithin(resource, { method: 'POST', headers: { ...headers, ...bearer(token) }, body: JSON.stringify(initializeRequest(1)) })
     expect(ok.response.status, ok.text).toBe(200)
     expect(ok.response.headers.get('mcp-session-id')).toEqual(expect.any(String))
+  })
+
+  it('behind a host app with trustProxy, X-Forwarded-Host and -Proto never name the resource (nor the audience)', async () => {
+    const as = await startAuthServer()
+    const app = closeAfterTest(Fastify({ logger: false, forceCloseConnections: true, trustProxy: true }))
+    await app.register(mcpProxy, { command: process.execPath, args: [fixture('echo-server')], stopGrace: 200, oauth: { issuer: as.issuer } })
+    await app.ready()
+    const forwarded = { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' }
+    // A token another resource server was given, replayed here with headers naming that server.
+    const stolen = await as.sign({ aud: 'https://evil.example/mcp' })
+    expectInvalidToken(await post(app, initializeRequest(1), { ...bearer(stolen), ...forwarded }), 'forwarded host')
+    const metadata = await app.inject({ method: 'GET', url: '/.well-known/oauth-protected-resource/mcp', headers: forwarded })
+    expect(metadata.json()).toMatchObject({ resource: 'http://localhost/mcp' })
+    await expectAccepted(app, await as.sign({ aud: 'http://localhost/mcp' }), 'the Host header names it', forwarded)
   })
 })

@@ -30,9 +30,10 @@ export function parseEnvFile(text: string, file: string): Record<string, string>
     const bad = (why: string): UsageError => new UsageError(`${file}:${index + 1}: ${why}`)
     const assignment = line.replace(/^export\s+/, '')
     const eq = assignment.indexOf('=')
-    if (eq === -1) throw bad(`expected KEY=VALUE, not '${line}'`)
+    // Never quote the line: it may hold a secret (a key and its value with the `=` forgotten).
+    if (eq === -1) throw bad('expected KEY=VALUE (the line has no "=")')
     const key = assignment.slice(0, eq).trim()
-    if (!KEY.test(key)) throw bad(`'${key}' is not a variable name`)
+    if (!KEY.test(key)) throw bad('the part before "=" is not a variable name')
     values[key] = value(assignment.slice(eq + 1).trim(), bad)
   })
   return values
@@ -45,7 +46,7 @@ function value(text: string, bad: (why: string) => UsageError): string {
   while (end < text.length && text[end] !== quote) end += quote === '"' && text[end] === '\\' ? 2 : 1
   if (end >= text.length) throw bad(`the ${quote} quote is not closed on this line`)
   const rest = text.slice(end + 1).trim()
-  if (rest !== '' && !rest.startsWith('#')) throw bad(`unexpected '${rest}' after the closing quote`)
+  if (rest !== '' && !rest.startsWith('#')) throw bad('unexpected text after the closing quote')
   const inner = text.slice(1, end)
   if (quote === "'") return inner
   const escapes: Record<string, string> = { n: '\n', r: '\r', t: '\t', '"': '"', '\\': '\\' }

@@ -125,9 +125,23 @@ function readEntry(name: string, raw: Json, path: string, vars: Variables, defau
     args: expandedArgs,
     env: { ...fromFile, ...envOf(raw, vars, at) },
     cwd: cwd === undefined ? undefined : resolve(vars.workspaceFolder, expandVariables(cwd, vars, at('cwd'))),
-    settings: { ...defaults, ...settingsOf(raw, where) },
+    settings: expandSettings({ ...defaults, ...settingsOf(raw, where) }, vars, (key) => `${where}, x-mcp-proxy.${key}`),
   }
   return { ...entry, fingerprint: createHash('sha256').update(canonical(entry)).digest('hex') }
+}
+
+/**
+ * Variables in the settings' strings, at any depth (`"apiKey": "${env:KEY}"`): expanded like every other
+ * value, so a secret can stay out of the file and a literal `${env:…}` is never taken as the key itself.
+ */
+function expandSettings(settings: Json, vars: Variables, at: (key: string) => string): Json {
+  const walk = (value: unknown, path: string): unknown => {
+    if (typeof value === 'string') return expandVariables(value, vars, at(path))
+    if (Array.isArray(value)) return value.map((item, i) => walk(item, `${path}[${i}]`))
+    if (isObject(value)) return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, walk(item, `${path}.${key}`)]))
+    return value
+  }
+  return Object.fromEntries(Object.entries(settings).map(([key, value]) => [key, walk(value, key)]))
 }
 
 /**

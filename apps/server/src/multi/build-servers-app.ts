@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
-import Fastify, { type FastifyInstance } from 'fastify'
-import { FST_MCP_PROXY_INVALID_OPTIONS, resolveOptions, type McpProxyOptions } from '@proxy/fastify-plugin'
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
+import { bearerToken, digest, FST_MCP_PROXY_INVALID_OPTIONS, keyMatches, originGuard, resolveOptions, type McpProxyOptions } from '@proxy/fastify-plugin'
 import { serverOptions } from '../build-app.js'
 import { readConfig, type ConfigFile, type ServerEntry } from '../config-file/read-config.js'
 import { UsageError, type RunConfig } from '../parse-args.js'
@@ -9,7 +9,7 @@ import type { Drainable } from '../shutdown.js'
 import { ServerSet } from './server-set.js'
 
 /** Options a config file may not set per server: what the file itself says (the command), paths the proxy fixes, and code. */
-const NOT_SETTINGS = new Set(['command', 'args', 'cwd', 'env', 'streamEndpoint', 'sseEndpoint', 'messagesEndpoint', 'drain', 'tap', 'onMetricsRegistry', 'authenticate', 'metricsPath', 'host', 'name'])
+const NOT_SETTINGS = new Set(['command', 'args', 'cwd', 'env', 'streamEndpoint', 'sseEndpoint', 'messagesEndpoint', 'drain', 'tap', 'onMetricsRegistry', 'authenticate', 'metricsPath', 'host', 'name', 'adminToken'])
 
 /** The proxy serving the servers of a config file, and what the CLI drives it with. */
 export interface ServersApp {
@@ -27,7 +27,8 @@ export interface ServersApp {
  * Checked here, so that a bad setting is named with its file and server.
  */
 export function entryOptions(config: RunConfig, file: string, entry: ServerEntry): McpProxyOptions {
-  const { command: _command, args: _args, cwd: _cwd, env: baseEnv, ...base } = config.plugin
+  // The admin token opens the proxy's own POST /drain (every server), not one per server.
+  const { command: _command, args: _args, cwd: _cwd, env: baseEnv, adminToken: _adminToken, ...base } = config.plugin
   for (const key of Object.keys(entry.settings)) {
     if (NOT_SETTINGS.has(key)) throw new UsageError(`${file}: server ${entry.name}, x-mcp-proxy.${key}: not a per-server setting (the server's own fields and the proxy's paths are not settings)`)
   }
@@ -97,17 +98,45 @@ export async function buildServersApp(config: RunConfig, initial: ConfigFile, re
   dispatch.to = set
   const drain = new ServersDrain(set)
 
+  // The proxy's own routes get the Host/Origin guard of the servers' (a health check may come without Host).
+  const { resolved } = config
+  const health = (request: FastifyRequest): boolean => request.url === '/ping' || request.url === '/ready'
+  app.addHook('onRequest', originGuard(resolved.allowedOrigins, resolved.allowedHosts, health))
+  const keys = resolved.apiKeys.map(digest)
+  const keyGiven = (request: FastifyRequest): boolean => {
+    const presented = typeof request.headers['x-api-key'] === 'string' ? request.headers['x-api-key'] : bearerToken(request.headers.authorization)
+    return presented !== undefined && keys.map((expected) => keyMatches(presented, expected)).includes(true)
+  }
   app.get('/ping', async (_request, reply) => reply.type('text/plain; charset=utf-8').send('pong'))
   app.get('/ready', async (_request, reply) => {
     const { ready, total } = await set.readiness()
     const serving = !drain.draining && (requireAll ? ready === total && total > 0 : ready > 0)
     return reply.code(serving ? 200 : 503).send({ status: drain.draining ? 'draining' : serving ? 'ready' : 'unavailable', servers: { ready, total } })
   })
-  app.get('/servers', async () => ({ servers: await set.list() }))
+  // Names, paths and status for anyone who may reach the proxy; health and start errors (command paths)
+  // only with an API key when keys are configured.
+  app.get('/servers', async (request) => {
+    const servers = await set.list()
+    if (keys.length === 0 || keyGiven(request)) return { servers }
+    return { servers: servers.map(({ name, status, streamable, sse }) => ({ name, status, ...(streamable ? { streamable } : {}), ...(sse ? { sse } : {}) })) }
+  })
+  if (config.plugin.adminToken !== undefined) {
+    const admin = digest(config.plugin.adminToken)
+    app.post('/drain', async (request, reply) => {
+      const token = bearerToken(request.headers.authorization)
+      if (token === undefined || !keyMatches(token, admin)) return reply.code(401).header('www-authenticate', 'Bearer realm="mcp-proxy-admin"').send({ error: 'send the admin token as Authorization: Bearer' })
+      const started = drain.start('POST /drain')
+      return reply.code(202).send({ status: 'draining', started })
+    })
+  }
   // Before the server closes: every server's streams end and its children stop.
   app.addHook('preClose', () => set.close())
 
   const reload = async (): Promise<void> => {
+    if (drain.draining) {
+      app.log.warn('SIGHUP ignored: the proxy is draining and will exit')
+      return
+    }
     let entries: ServerEntry[]
     try {
       const file = readConfig(initial.path, process.env)

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
-import mcpProxy, { DrainSwitch, type McpProxyOptions } from '@proxy/fastify-plugin'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type LightMyRequestResponse } from 'fastify'
+import mcpProxy, { DrainSwitch, resolveOptions, type McpProxyOptions } from '@proxy/fastify-plugin'
 
 /** Where one server of a config file is in its life. */
 export type ServerStatus = 'starting' | 'ready' | 'failed' | 'draining'
@@ -35,6 +35,8 @@ export class ServedServer {
   #error: string | undefined
   #app: FastifyInstance | undefined
   readonly #options: McpProxyOptions
+  /** The Host its own readiness is asked with: one its Host guard allows. */
+  readonly #probeHost: string
   /** Settles when the start is over, however it went. */
   readonly started: Promise<void>
 
@@ -42,6 +44,8 @@ export class ServedServer {
     this.name = name
     this.fingerprint = fingerprint
     this.#options = options
+    const allowed = resolveOptions(options).allowedHosts
+    this.#probeHost = allowed === undefined ? 'localhost' : ([...allowed][0] ?? 'localhost')
     this.drain.onChange((state) => {
       if (state === 'draining' && this.#status === 'ready') this.#status = 'draining'
     })
@@ -85,8 +89,7 @@ export class ServedServer {
     if (sseEndpoint !== false && stateless !== true) report.sse = prefix + sseEndpoint
     if (this.#error !== undefined) report.error = this.#error
     if (this.#app) {
-      const ready = await this.#app.inject({ method: 'GET', url: `${prefix}/ready`, headers: { host: 'localhost' } })
-      report.health = ready.json()
+      report.health = (await this.#readiness(this.#app)).json()
     }
     return report
   }
@@ -94,8 +97,12 @@ export class ServedServer {
   /** Can it take new sessions now? */
   async ready(): Promise<boolean> {
     if (!this.#app || this.#status !== 'ready') return false
-    const ready = await this.#app.inject({ method: 'GET', url: `${serverPrefix(this.name)}/ready`, headers: { host: 'localhost' } })
-    return ready.statusCode === 200
+    return (await this.#readiness(this.#app)).statusCode === 200
+  }
+
+  /** Its plugin's own `/ready`, asked in-process. */
+  #readiness(app: FastifyInstance): Promise<LightMyRequestResponse> {
+    return app.inject({ method: 'GET', url: `${serverPrefix(this.name)}/ready`, headers: { host: this.#probeHost } })
   }
 
   /** Drain (no new sessions; open ones go on until they end or the drain timeout), then stop. */

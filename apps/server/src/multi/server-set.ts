@@ -30,6 +30,7 @@ export class ServerSet {
   readonly #optionsOf: OptionsOf
   readonly #logger: FastifyBaseLogger
   #closed = false
+  #draining = false
 
   constructor(optionsOf: OptionsOf, logger: FastifyBaseLogger) {
     this.#optionsOf = optionsOf
@@ -39,6 +40,8 @@ export class ServerSet {
   /** Start, stop and restart servers so that the set matches `entries`; resolves once every new server's start is over. */
   async apply(entries: readonly ServerEntry[]): Promise<ReloadSummary> {
     const summary: ReloadSummary = { added: [], removed: [], changed: [], unchanged: [] }
+    // Once draining or closed, the set only shrinks: a server started now would take sessions the exit cuts.
+    if (this.#closed || this.#draining) return summary
     const wanted = new Map(entries.map((entry) => [entry.name, entry]))
     for (const [name, server] of this.#servers) {
       if (wanted.has(name)) continue
@@ -56,7 +59,7 @@ export class ServerSet {
       }
       if (current) {
         summary.changed.push(entry.name)
-        void current.close()
+        void current.close().catch((error: unknown) => this.#logger.error({ err: error, server: entry.name }, 'closing a changed server failed'))
       } else summary.added.push(entry.name)
       const server = new ServedServer(entry.name, entry.fingerprint, this.#optionsOf(entry), this.#logger)
       this.#servers.set(entry.name, server)
@@ -68,7 +71,10 @@ export class ServerSet {
 
   #retire(server: ServedServer, reason: string): void {
     this.#retiring.add(server)
-    void server.retire(reason).finally(() => this.#retiring.delete(server))
+    void server
+      .retire(reason)
+      .catch((error: unknown) => this.#logger.error({ err: error, server: server.name }, 'stopping a removed server failed'))
+      .finally(() => this.#retiring.delete(server))
   }
 
   /**
@@ -78,7 +84,8 @@ export class ServerSet {
   dispatch(request: IncomingMessage, response: ServerResponse): boolean {
     const name = SERVER_PATH.exec(request.url ?? '')?.[1]
     if (name === undefined) return false
-    const server = this.#servers.get(name) ?? [...this.#retiring].find((s) => s.name === name)
+    // The current server of that name, else the newest removed one still draining (its sessions go on).
+    const server = this.#servers.get(name) ?? [...this.#retiring].reverse().find((s) => s.name === name)
     if (server?.route(request, response)) return true
     if (!server) return false // unknown name: the proxy's 404
     const why = server.status === 'failed' ? 'not running (it failed to start; see GET /servers)' : server.status === 'starting' ? 'starting' : 'stopping (removed or changed in the config file)'
@@ -92,9 +99,9 @@ export class ServerSet {
     return true
   }
 
-  /** Every server, in the file's order, for `GET /servers`. */
+  /** Every server, in the file's order, then the removed ones still draining, for `GET /servers`. */
   list(): Promise<ServerReport[]> {
-    return Promise.all([...this.#servers.values()].map((server) => server.report()))
+    return Promise.all([...this.#servers.values(), ...this.#retiring].map((server) => server.report()))
   }
 
   /** How many servers can take new sessions, of how many. */
@@ -105,6 +112,7 @@ export class ServerSet {
 
   /** Drain every server (SIGTERM); resolves when each drain has ended: `timeout` if any ran out of time. */
   async drain(reason: string): Promise<'idle' | 'timeout'> {
+    this.#draining = true
     const servers = [...this.#servers.values()]
     await Promise.all(servers.map((server) => server.started))
     const running = servers.filter((server) => server.status !== 'failed')

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import { AuthFailure, type Principal } from './principal.js'
-import { bearerToken, digest, keyMatches } from './secrets.js'
+import { timingSafeEqual } from 'node:crypto'
+import { bearerToken, digest } from './secrets.js'
 
 /** The key a request presents: `X-API-Key`, else an `Authorization: Bearer` value. */
 export function presentedKey(headers: IncomingHttpHeaders): string | undefined {
@@ -25,9 +26,11 @@ export class ApiKeys {
 
   /** The principal of the key, or undefined when it is none of them. */
   match(presented: string): Principal | undefined {
+    // Hashed once (equal lengths for timingSafeEqual), then compared with every key, whichever matches.
+    const hashed = digest(presented)
     let found: Principal | undefined
     this.#digests.forEach((expected, i) => {
-      if (keyMatches(presented, expected) && found === undefined) found = this.#principals[i]
+      if (timingSafeEqual(hashed, expected) && found === undefined) found = this.#principals[i]
     })
     return found
   }

@@ -31,15 +31,33 @@ export function metadataCandidates(issuer: string): string[] {
   ]
 }
 
+/** The body as text, read no further than AS_MAX_BYTES (a body without a length cannot make the proxy buffer more). */
+async function boundedText(response: Response, url: string): Promise<string> {
+  const reader = response.body?.getReader()
+  if (!reader) return ''
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    if (size > AS_MAX_BYTES) {
+      await reader.cancel()
+      throw new Error(`${url} answered with more than ${AS_MAX_BYTES} bytes`)
+    }
+    chunks.push(value)
+  }
+  return Buffer.concat(chunks).toString('utf8')
+}
+
 /** GET or POST to the authorization server, bounded in time and size; the parsed JSON object. */
 export async function fetchJson(url: string, init: RequestInit = {}): Promise<Record<string, unknown>> {
   const response = await fetch(url, { ...init, redirect: 'error', signal: AbortSignal.timeout(AS_TIMEOUT_MS) })
-  const declared = Number(response.headers.get('content-length') ?? 0)
-  if (declared > AS_MAX_BYTES) throw new Error(`${url} answered with ${declared} bytes (limit ${AS_MAX_BYTES})`)
-  const text = await response.text()
-  if (!response.ok) throw new Error(`${url} answered HTTP ${response.status}`)
-  if (text.length > AS_MAX_BYTES) throw new Error(`${url} answered with more than ${AS_MAX_BYTES} bytes`)
-  const value: unknown = JSON.parse(text)
+  if (!response.ok) {
+    await response.body?.cancel()
+    throw new Error(`${url} answered HTTP ${response.status}`)
+  }
+  const value: unknown = JSON.parse(await boundedText(response, url))
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${url} did not answer a JSON object`)
   return value as Record<string, unknown>
 }

@@ -24,6 +24,9 @@ const MAX_ENTRIES = 4096
 /** An answer larger than this (as JSON) is used but not cached. */
 const MAX_CACHED_BYTES = 8 * 1024
 
+/** `token_type` values of an access token usable as a Bearer token (RFC 7662 names the RFC 6749 types; some servers answer the RFC 8693 URI). */
+const ACCESS_TOKEN_TYPES = new Set(['bearer', 'access_token', 'urn:ietf:params:oauth:token-type:access_token'])
+
 /** RFC 6749 §2.3.1: the id and secret are form-encoded before they are put in the Basic credentials. */
 function basic(clientId: string, clientSecret: string): string {
   const encode = (value: string): string => encodeURIComponent(value).replace(/%20/g, '+')
@@ -40,6 +43,7 @@ export class Introspector {
   readonly #authorization: string
   readonly #active = new Map<string, Cached>()
   readonly #refused = new Map<string, { reason: string; until: number }>()
+  readonly #asking = new Map<string, Promise<Record<string, unknown>>>()
 
   constructor(client: IntrospectionClient) {
     this.#client = client
@@ -53,6 +57,15 @@ export class Introspector {
     if (cached && cached.until > now) return cached.claims
     const refused = this.#refused.get(key)
     if (refused && refused.until > now) throw new TokenRejected(refused.reason)
+    // Requests that arrive together with one new token share one call to the authorization server.
+    const asking = this.#asking.get(key)
+    if (asking) return asking
+    const ask = this.#ask(token, key, now).finally(() => this.#asking.delete(key))
+    this.#asking.set(key, ask)
+    return ask
+  }
+
+  async #ask(token: string, key: string, now: number): Promise<Record<string, unknown>> {
     let answer: Record<string, unknown>
     try {
       answer = await fetchJson(this.#client.url, {
@@ -63,8 +76,10 @@ export class Introspector {
     } catch (error) {
       throw new AuthorizationServerUnavailable(`token introspection failed: ${(error as Error).message}`)
     }
-    if (answer.active !== true) {
-      const reason = 'the token is not active (expired, revoked or unknown to the authorization server)'
+    const type = typeof answer.token_type === 'string' ? answer.token_type.toLowerCase() : undefined
+    if (answer.active !== true || (type !== undefined && !ACCESS_TOKEN_TYPES.has(type))) {
+      // An active refresh token (or any other kind) is not an access token.
+      const reason = answer.active === true ? 'the token is not an access token' : 'the token is not active (expired, revoked or unknown to the authorization server)'
       this.#remember(this.#refused, key, { reason, until: now + NEGATIVE_CACHE_MS })
       throw new TokenRejected(reason)
     }

@@ -75,8 +75,11 @@ export class OAuthResource {
     const configured = this.settings.resourceUrl
     const { stream } = this.#endpoints
     if (configured !== undefined) return stream === false || endpoint === stream ? configured : siblingResource(configured, stream, endpoint)
-    // Only reached when Host is checked against an allow-list (resolveOptions refuses otherwise).
-    return canonicalResource(`${request.protocol}://${request.host}${this.#endpoints.prefix}${endpoint}`)
+    // Only reached when Host is checked against an allow-list (resolveOptions refuses otherwise). The raw
+    // Host header and the socket, never X-Forwarded-*: a host app with trustProxy would otherwise let a
+    // client name the audience its token is checked against.
+    const scheme = (request.raw.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http'
+    return canonicalResource(`${scheme}://${request.headers.host ?? ''}${this.#endpoints.prefix}${endpoint}`)
   }
 
   /** Audiences a token presented on this request may name. */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose'
 import type { Principal } from '../principal.js'
 import { AS_TIMEOUT_MS, discoverAuthorizationServer, issuerSpellings, type AuthorizationServerMetadata } from './authorization-server.js'
@@ -16,6 +17,11 @@ export interface TokenVerifierSettings {
   /** Leeway on `exp` and `nbf`, in seconds. */
   clockToleranceSec: number
 }
+
+/** Longest a checked JWT is trusted without checking its signature again. */
+const CHECKED_JWT_MS = 5 * 60_000
+/** JWTs remembered at most (a principal and its claims each, a header-sized token at most 16 KiB: under 16 MiB); the oldest goes first. */
+const CHECKED_JWT_ENTRIES = 1024
 
 /** After a failed discovery, the next request tries again only after this long. */
 const DISCOVERY_RETRY_MS = 10_000
@@ -52,6 +58,7 @@ export class TokenVerifier {
   #metadataFailedAt = 0
   #jwks: ReturnType<typeof createRemoteJWKSet> | undefined
   #introspector: Introspector | undefined
+  readonly #checked = new Map<string, { principal: Principal; until: number }>()
 
   constructor(settings: TokenVerifierSettings) {
     this.#settings = settings
@@ -63,7 +70,21 @@ export class TokenVerifier {
   /** The principal of a valid token for one of `audiences`; throws TokenRejected, or AuthorizationServerUnavailable. */
   async verify(token: string, audiences: readonly string[], resource: string): Promise<Principal> {
     const jwks = await this.#keys()
-    if (jwks && COMPACT_JWS.test(token)) return this.#verifyJwt(token, jwks, audiences, resource)
+    if (jwks && COMPACT_JWS.test(token)) {
+      // A signature checked once stays checked: until the token expires (at most CHECKED_JWT_MS, also how
+      // long a token outlives its key's removal from the key set), the same token for the same audiences
+      // and resource costs a hash, not a public-key operation per request.
+      const key = `${createHash('sha256').update(token).digest('base64url')} ${resource} ${audiences.join(' ')}`
+      const now = Date.now()
+      const known = this.#checked.get(key)
+      if (known && known.until > now) return known.principal
+      const principal = await this.#verifyJwt(token, jwks, audiences, resource)
+      const expires = principal.expiresAt === undefined ? now : (principal.expiresAt + this.#settings.clockToleranceSec) * 1000
+      this.#checked.delete(key)
+      if (this.#checked.size >= CHECKED_JWT_ENTRIES) this.#checked.delete(this.#checked.keys().next().value as string)
+      this.#checked.set(key, { principal, until: Math.min(expires, now + CHECKED_JWT_MS) })
+      return principal
+    }
     const introspector = await this.#introspection()
     if (!introspector) throw new TokenRejected('the token is not a signed JWT from the issuer, and this server does not introspect tokens')
     const claims = await introspector.introspect(token)
