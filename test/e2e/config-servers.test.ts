@@ -688,8 +688,12 @@ describe('SIGHUP: the file read again', { timeout: 45_000 }, () => {
     expect(onA!.transport.sessionId).toBe(sessionBefore)
   })
 
-  it('b is gone from /servers, and its processes stop', async () => {
-    const servers = await listServers(proxy())
+  it('b is gone from /servers (listed as draining until its drain is over), and its processes stop', async () => {
+    let servers = await listServers(proxy())
+    // A removed server stays listed, draining, while its open sessions (none here) may still finish.
+    const b = servers.find((s) => s.name === 'b')
+    if (b) expect(b.status, JSON.stringify(servers)).toBe('draining')
+    await waitFor(async () => !(servers = await listServers(proxy())).some((s) => s.name === 'b'), 10_000, () => `b to leave /servers: ${JSON.stringify(servers)}`)
     expect(servers.map((s) => s.name).sort()).toEqual(['a', 'c', 'd'])
     expect(servers.every((s) => s.status === 'ready'), JSON.stringify(servers)).toBe(true)
     await waitFor(() => processesWith(marks.b).length === 0, 10_000, () => `b's processes to stop: ${processesWith(marks.b).join(', ')}`)
