@@ -4,7 +4,7 @@
 // the file formats and their variables, per-server settings (tool filters), a server that cannot start,
 // SIGHUP reloads, SIGTERM and metrics. Every server's arguments carry a unique marker so that its processes
 // can be found in /proc; every wait is bounded; every proxy is stopped and every temp dir removed.
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
 import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -13,7 +13,7 @@ import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js'
 import { StreamableHTTPClientTransport as V1StreamableTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { Client as V2Client, StreamableHTTPClientTransport as V2StreamableTransport, type CallToolResult } from '@modelcontextprotocol/client'
-import { CLI, ECHO_SERVER, EVERYTHING, ROOT, cleanEnv, marker, processesWith, runNode, waitFor, within, type LogLine } from './helpers.js'
+import { CLI, ECHO_SERVER, EVERYTHING, cleanEnv, killAll, launchCli, marker, processesWith, processesWithAny, runNode, waitFor, within, type LogLine } from './helpers.js'
 
 const MODERN = '2026-07-28'
 const PROTOCOL_VERSION_KEY = 'io.modelcontextprotocol/protocolVersion'
@@ -74,89 +74,25 @@ interface ConfigProxy {
   stop: (marks: string[]) => Promise<{ code: number | string; leftovers: number[] }>
 }
 
-function parseLogs(text: string): LogLine[] {
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .flatMap((l) => {
-      try {
-        return [JSON.parse(l) as LogLine]
-      } catch {
-        return []
-      }
-    })
-}
-
-function processesWithAny(marks: string[]): number[] {
-  return [...new Set(marks.flatMap((m) => processesWith(m)))]
-}
-
-function killAll(pids: number[]): void {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL')
-    } catch {
-      // already gone
-    }
-  }
-}
-
 /**
  * `node CLI --port 0 --host 127.0.0.1 --log-format json --config FILE [flags]` (helpers' startProxy always
  * appends `-- <server…>`, which --config refuses). Resolves once the "MCP proxy ready:" line is logged
  * (bounded: 15 s, since server-everything takes a moment to start).
  */
 async function startConfigProxy(file: string, flags: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ConfigProxy> {
-  const proc = spawn(process.execPath, [CLI, '--port', '0', '--host', '127.0.0.1', '--log-format', 'json', '--config', file, ...flags], {
-    cwd: ROOT,
-    // As startProxy: no drain on SIGTERM, so sessions still open do not hold the stop for 30 s.
-    env: { ...cleanEnv(), MCP_PROXY_DRAIN_TIMEOUT: '0', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  })
-  let err = ''
-  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d))
-  const exited = new Promise<number | string>((resolve) => proc.once('exit', (code, signal) => resolve(code ?? signal ?? -1)))
-  let gone = false
-  void exited.then(() => (gone = true))
-  const logs = (): LogLine[] => parseLogs(err)
-  const ready = (): LogLine | undefined => logs().find((l) => l.msg.startsWith('MCP proxy ready:') && typeof l.list === 'string')
-
-  const stop = async (marks: string[]): Promise<{ code: number | string; leftovers: number[] }> => {
-    if (!gone) proc.kill('SIGTERM')
-    const timer = setTimeout(() => {
-      if (!gone) proc.kill('SIGKILL')
-    }, 5000)
-    const code = await exited
-    clearTimeout(timer)
-    let leftovers: number[] = []
-    try {
-      await waitFor(() => (leftovers = processesWithAny(marks)).length === 0, 3000)
-    } catch {
-      killAll(leftovers)
-    }
-    return { code, leftovers }
-  }
-
-  try {
-    await waitFor(() => gone || ready() !== undefined, 15_000, () => `the "MCP proxy ready:" line; stderr:\n${err}`)
-  } catch (error) {
-    await stop([])
-    throw error
-  }
-  const line = ready()
-  if (!line) throw new Error(`the CLI exited before it was ready (${String(await exited)}); stderr:\n${err}`)
-  const list = line.list as string
+  const cli = await launchCli(['--config', file, ...flags], (line) => typeof line.list === 'string', { env, readyMs: 15_000 })
+  const list = cli.ready.list as string
   const base = new URL(list).origin
   return {
-    proc,
+    proc: cli.proc,
     base,
     list,
-    servers: line.servers as ReadyServer[],
+    servers: cli.ready.servers as ReadyServer[],
     streamable: (name) => new URL(`${base}/servers/${name}/mcp`),
-    stderr: () => err,
-    logs,
-    exited,
-    stop,
+    stderr: cli.stderr,
+    logs: cli.logs,
+    exited: cli.exited,
+    stop: (marks) => cli.stop(() => processesWithAny(marks)),
   }
 }
 

@@ -101,17 +101,61 @@ export async function waitFor(condition: () => boolean | Promise<boolean>, timeo
   }
 }
 
+/** The pino JSON lines of a CLI's stderr (other lines skipped). */
+export function parseLogs(text: string): LogLine[] {
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as LogLine]
+      } catch {
+        return []
+      }
+    })
+}
+
+/** SIGKILL these pids (those already gone are skipped). */
+export function killAll(pids: number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL')
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Live processes whose command line carries any one of `marks` (each mark a part of one command line). */
+export function processesWithAny(marks: string[]): number[] {
+  return [...new Set(marks.flatMap((mark) => processesWith(mark)))]
+}
+
+/** A running built CLI, as `launchCli` gives it. */
+export interface LaunchedCli {
+  proc: ChildProcess
+  /** Its "MCP proxy ready:" log line. */
+  ready: LogLine
+  stderr: () => string
+  logs: () => LogLine[]
+  exited: Promise<number | string>
+  /**
+   * SIGTERM, SIGKILL after 5 s; then waits (bounded) until no process is found by `leftovers()` (those are
+   * SIGKILLed so nothing leaks, and reported for the assertion). Resolves with the exit code and those pids.
+   */
+  stop: (leftovers: () => number[]) => Promise<{ code: number | string; leftovers: number[] }>
+}
+
 /**
- * Start `node CLI --port 0 --log-format json [flags] -- <server…>` and resolve once its "MCP proxy ready:"
- * line names the endpoints (bounded: 10 s). `childMarks` are strings found on the MCP server's command line
- * (entry path, marker) that `stop()` uses to check that no child is left.
+ * Start `node CLI --port 0 --host 127.0.0.1 --log-format json [args]` and resolve once its "MCP proxy ready:"
+ * line satisfies `isReady` (bounded by `readyMs`). The CLI runs with no drain: these tests stop the proxy to
+ * end it (cli-drain and load-balancers test the drain), so open sessions do not hold the stop for the drain
+ * timeout. A flag, or `env`, still wins.
  */
-export async function startProxy(server: string[], childMarks: string[], flags: string[] = []): Promise<Proxy> {
-  const proc = spawn(process.execPath, [CLI, '--port', '0', '--host', '127.0.0.1', '--log-format', 'json', ...flags, '--', ...server], {
+export async function launchCli(args: string[], isReady: (line: LogLine) => boolean, options: { env?: NodeJS.ProcessEnv; readyMs?: number } = {}): Promise<LaunchedCli> {
+  const proc = spawn(process.execPath, [CLI, '--port', '0', '--host', '127.0.0.1', '--log-format', 'json', ...args], {
     cwd: ROOT,
-    // These tests stop the proxy to end it, not to drain it (cli-drain and load-balancers test the drain):
-    // no drain, so sessions still open do not hold the stop for the drain timeout. A flag still wins.
-    env: { ...cleanEnv(), MCP_PROXY_DRAIN_TIMEOUT: '0' },
+    env: { ...cleanEnv(), MCP_PROXY_DRAIN_TIMEOUT: '0', ...options.env },
     stdio: ['ignore', 'ignore', 'pipe'],
   })
   let err = ''
@@ -119,20 +163,10 @@ export async function startProxy(server: string[], childMarks: string[], flags: 
   const exited = new Promise<number | string>((resolve) => proc.once('exit', (code, signal) => resolve(code ?? signal ?? -1)))
   let gone = false
   void exited.then(() => (gone = true))
-  const logs = (): LogLine[] =>
-    err
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .flatMap((l) => {
-        try {
-          return [JSON.parse(l) as LogLine]
-        } catch {
-          return []
-        }
-      })
-  const ready = (): LogLine | undefined => logs().find((l) => l.msg.startsWith('MCP proxy ready:') && typeof l.streamable === 'string')
+  const logs = (): LogLine[] => parseLogs(err)
+  const ready = (): LogLine | undefined => logs().find((l) => l.msg.startsWith('MCP proxy ready:') && isReady(l))
 
-  const stop = async (): Promise<{ code: number | string; leftovers: number[] }> => {
+  const stop = async (leftoversOf: () => number[]): Promise<{ code: number | string; leftovers: number[] }> => {
     if (!gone) proc.kill('SIGTERM')
     const timer = setTimeout(() => {
       if (!gone) proc.kill('SIGKILL')
@@ -141,30 +175,35 @@ export async function startProxy(server: string[], childMarks: string[], flags: 
     clearTimeout(timer)
     let leftovers: number[] = []
     try {
-      await waitFor(() => (leftovers = processesWith(...childMarks)).length === 0, 3000)
+      await waitFor(() => (leftovers = leftoversOf()).length === 0, 3000)
     } catch {
-      for (const pid of leftovers) {
-        try {
-          process.kill(pid, 'SIGKILL')
-        } catch {
-          // already gone
-        }
-      }
+      killAll(leftovers)
     }
     return { code, leftovers }
   }
 
   try {
-    await waitFor(() => gone || ready() !== undefined, 10_000, () => `the "MCP proxy ready:" line; stderr:\n${err}`)
+    await waitFor(() => gone || ready() !== undefined, options.readyMs ?? 10_000, () => `the "MCP proxy ready:" line; stderr:\n${err}`)
   } catch (error) {
-    await stop()
+    await stop(() => [])
     throw error
   }
   const line = ready()
   if (!line) throw new Error(`the CLI exited before it was ready (${String(await exited)}); stderr:\n${err}`)
-  const streamable = new URL(line.streamable as string)
-  const sse = typeof line.sse === 'string' ? new URL(line.sse) : new URL('/sse', streamable)
-  return { proc, base: streamable.origin, streamable, sse, stderr: () => err, logs, exited, stop }
+  return { proc, ready: line, stderr: () => err, logs, exited, stop }
+}
+
+/**
+ * Start `node CLI --port 0 --log-format json [flags] -- <server…>` and resolve once its "MCP proxy ready:"
+ * line names the endpoints (bounded: 10 s). `childMarks` are strings found on the MCP server's command line
+ * (entry path, marker) that `stop()` uses to check that no child is left.
+ */
+export async function startProxy(server: string[], childMarks: string[], flags: string[] = []): Promise<Proxy> {
+  const cli = await launchCli([...flags, '--', ...server], (line) => typeof line.streamable === 'string')
+  const streamable = new URL(cli.ready.streamable as string)
+  const sse = typeof cli.ready.sse === 'string' ? new URL(cli.ready.sse) : new URL('/sse', streamable)
+  const { proc, stderr, logs, exited } = cli
+  return { proc, base: streamable.origin, streamable, sse, stderr, logs, exited, stop: () => cli.stop(() => processesWith(...childMarks)) }
 }
 
 function alive(pid: number): boolean {
