@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import { readConfig } from '../src/config-file/read-config.js'
-import { buildServersApp, type ServersApp } from '../src/multi/build-servers-app.js'
+import { buildServersApp, entryOptions, type ServersApp } from '../src/multi/build-servers-app.js'
 import { parseArgs, type RunConfig } from '../src/parse-args.js'
 import { ECHO } from './helpers.js'
 
@@ -67,5 +67,15 @@ describe('--config: the proxy\'s own routes', () => {
     const { servers: set, reload } = built.at(-1)!
     await reload()
     expect((await set.list()).map((s) => s.name)).toEqual(['a', 'b', 'broken'])
+  })
+
+  it('--resource-url is the public base: each server is its own resource, unless its x-mcp-proxy names one', () => {
+    const file = join(dir, 'oauth.json')
+    writeFileSync(file, JSON.stringify({ mcpServers: { a: { command: 'x' }, b: { command: 'y', 'x-mcp-proxy': { oauth: { issuer: 'https://id.example.com', resourceUrl: 'https://b.example.com/mcp' } } } } }))
+    const parsed = parseArgs(['--config', file, '--oauth-issuer', 'https://id.example.com', '--resource-url', 'https://mcp.example.com/'], {})
+    if (parsed.action !== 'run') throw new Error('not a run')
+    const [a, b] = readConfig(file, {}).servers
+    expect(entryOptions(parsed.config, file, a!).oauth).toMatchObject({ issuer: 'https://id.example.com', resourceUrl: 'https://mcp.example.com/servers/a/mcp' })
+    expect(entryOptions(parsed.config, file, b!).oauth).toMatchObject({ resourceUrl: 'https://b.example.com/mcp' })
   })
 })

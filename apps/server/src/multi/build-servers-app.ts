@@ -6,10 +6,19 @@ import { serverOptions } from '../build-app.js'
 import { readConfig, type ConfigFile, type ServerEntry } from '../config-file/read-config.js'
 import { UsageError, type RunConfig } from '../parse-args.js'
 import type { Drainable } from '../shutdown.js'
+import { serverPrefix } from './served-server.js'
 import { ServerSet } from './server-set.js'
 
 /** Options a config file may not set per server: what the file itself says (the command), paths the proxy fixes, and code. */
 const NOT_SETTINGS = new Set(['command', 'args', 'cwd', 'env', 'streamEndpoint', 'sseEndpoint', 'messagesEndpoint', 'drain', 'tap', 'onMetricsRegistry', 'authenticate', 'metricsPath', 'host', 'name', 'adminToken'])
+
+/**
+ * With --config, `--resource-url` is the proxy's public base URL (`https://mcp.example.com`): each server is
+ * its own protected resource, `<base>/servers/<name>/mcp`, so a token for one server is not one for another.
+ */
+export function serverResource(base: string, name: string): string {
+  return `${base.replace(/\/+$/, '')}${serverPrefix(name)}/mcp`
+}
 
 /** The proxy serving the servers of a config file, and what the CLI drives it with. */
 export interface ServersApp {
@@ -34,6 +43,7 @@ export function entryOptions(config: RunConfig, file: string, entry: ServerEntry
   }
   const options: McpProxyOptions = {
     ...base,
+    ...(base.oauth?.resourceUrl === undefined ? {} : { oauth: { ...base.oauth, resourceUrl: serverResource(base.oauth.resourceUrl, entry.name) } }),
     ...(entry.settings as Partial<McpProxyOptions>),
     name: entry.name,
     command: entry.command,
