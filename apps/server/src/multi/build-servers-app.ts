@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify'
 import { bearerToken, digest, FST_MCP_PROXY_INVALID_OPTIONS, keyMatches, originGuard, resolveOptions, type McpProxyOptions } from '@proxy/fastify-plugin'
 import { serverOptions } from '../build-app.js'
 import { readConfig, type ConfigFile, type ServerEntry } from '../config-file/read-config.js'
@@ -104,7 +104,8 @@ export async function buildServersApp(config: RunConfig, initial: ConfigFile, re
     return server as ReturnType<typeof createServer>
   }
   const app = Fastify({ ...rest, serverFactory }) as unknown as FastifyInstance
-  const set = new ServerSet((entry) => entryOptions(config, initial.path, entry), app.log)
+  const requestLogging = new LogController({ disableRequestLogging: config.logLevel !== 'debug' })
+  const set = new ServerSet((entry) => entryOptions(config, initial.path, entry), app.log, requestLogging)
   dispatch.to = set
   const drain = new ServersDrain(set)
 

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type LightMyRequestResponse } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type LightMyRequestResponse, type LogController } from 'fastify'
 import mcpProxy, { DrainSwitch, resolveOptions, type McpProxyOptions } from '@proxy/fastify-plugin'
 
 /** Where one server of a config file is in its life. */
@@ -40,8 +40,11 @@ export class ServedServer {
   /** Settles when the start is over, however it went. */
   readonly started: Promise<void>
 
-  constructor(name: string, fingerprint: string, options: McpProxyOptions, logger: FastifyBaseLogger) {
+  readonly #logController: LogController
+
+  constructor(name: string, fingerprint: string, options: McpProxyOptions, logger: FastifyBaseLogger, logController: LogController) {
     this.name = name
+    this.#logController = logController
     this.fingerprint = fingerprint
     this.#options = options
     const allowed = resolveOptions(options).allowedHosts
@@ -57,7 +60,8 @@ export class ServedServer {
   }
 
   async #start(logger: FastifyBaseLogger): Promise<void> {
-    const app = Fastify({ loggerInstance: logger, disableRequestLogging: true, return503OnClosing: false }) as unknown as FastifyInstance
+    // The proxy's own logger (a child naming the server) and request logging as the CLI set it (--verbose).
+    const app = Fastify({ loggerInstance: logger, logController: this.#logController, return503OnClosing: false }) as unknown as FastifyInstance
     try {
       await app.register(mcpProxy, { ...this.#options, prefix: serverPrefix(this.name), drain: this.drain })
       // ready() starts the warm children: a command that cannot be spawned fails here.

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { FastifyBaseLogger } from 'fastify'
+import type { FastifyBaseLogger, LogController } from 'fastify'
 import type { McpProxyOptions } from '@proxy/fastify-plugin'
 import type { ServerEntry } from '../config-file/read-config.js'
 import { ServedServer, type ServerReport } from './served-server.js'
@@ -32,9 +32,12 @@ export class ServerSet {
   #closed = false
   #draining = false
 
-  constructor(optionsOf: OptionsOf, logger: FastifyBaseLogger) {
+  readonly #logController: LogController
+
+  constructor(optionsOf: OptionsOf, logger: FastifyBaseLogger, logController: LogController) {
     this.#optionsOf = optionsOf
     this.#logger = logger
+    this.#logController = logController
   }
 
   /** Start, stop and restart servers so that the set matches `entries`; resolves once every new server's start is over. */
@@ -61,7 +64,7 @@ export class ServerSet {
         summary.changed.push(entry.name)
         void current.close().catch((error: unknown) => this.#logger.error({ err: error, server: entry.name }, 'closing a changed server failed'))
       } else summary.added.push(entry.name)
-      const server = new ServedServer(entry.name, entry.fingerprint, this.#optionsOf(entry), this.#logger)
+      const server = new ServedServer(entry.name, entry.fingerprint, this.#optionsOf(entry), this.#logger, this.#logController)
       this.#servers.set(entry.name, server)
       starting.push(server.started)
     }
