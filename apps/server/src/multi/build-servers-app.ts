@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify'
-import { bearerToken, digest, FST_MCP_PROXY_INVALID_OPTIONS, keyMatches, originGuard, resolveOptions, type McpProxyOptions } from '@proxy/fastify-plugin'
+import { ApiKeys, bearerToken, digest, FST_MCP_PROXY_INVALID_OPTIONS, keyMatches, originGuard, presentedKey, resolveOptions, type McpProxyOptions } from '@proxy/fastify-plugin'
 import { serverOptions } from '../build-app.js'
 import { readConfig, type ConfigFile, type ServerEntry } from '../config-file/read-config.js'
 import { UsageError, type RunConfig } from '../parse-args.js'
@@ -113,10 +113,10 @@ export async function buildServersApp(config: RunConfig, initial: ConfigFile, re
   const { resolved } = config
   const health = (request: FastifyRequest): boolean => request.url === '/ping' || request.url === '/ready'
   app.addHook('onRequest', originGuard(resolved.allowedOrigins, resolved.allowedHosts, health))
-  const keys = resolved.apiKeys.map(digest)
+  const keys = resolved.apiKeys.length > 0 ? new ApiKeys(resolved.apiKeys) : undefined
   const keyGiven = (request: FastifyRequest): boolean => {
-    const presented = typeof request.headers['x-api-key'] === 'string' ? request.headers['x-api-key'] : bearerToken(request.headers.authorization)
-    return presented !== undefined && keys.map((expected) => keyMatches(presented, expected)).includes(true)
+    const presented = presentedKey(request.headers)
+    return presented !== undefined && keys?.match(presented) !== undefined
   }
   app.get('/ping', async (_request, reply) => reply.type('text/plain; charset=utf-8').send('pong'))
   app.get('/ready', async (_request, reply) => {
@@ -128,7 +128,7 @@ export async function buildServersApp(config: RunConfig, initial: ConfigFile, re
   // only with an API key when keys are configured.
   app.get('/servers', async (request) => {
     const servers = await set.list()
-    if (keys.length === 0 || keyGiven(request)) return { servers }
+    if (!keys || keyGiven(request)) return { servers }
     return { servers: servers.map(({ name, status, streamable, sse }) => ({ name, status, ...(streamable ? { streamable } : {}), ...(sse ? { sse } : {}) })) }
   })
   if (config.plugin.adminToken !== undefined) {

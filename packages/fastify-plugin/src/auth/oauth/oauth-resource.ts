@@ -48,12 +48,22 @@ export class OAuthResource {
   readonly #endpoints: Endpoints
   readonly #verifier: TokenVerifier
   readonly #apiKeys: ApiKeys | undefined
+  /** Each endpoint's resource when `resourceUrl` is configured (empty otherwise: taken from each request). */
+  readonly #configured = new Map<string, string>()
 
   constructor(settings: ResolvedOAuth, endpoints: Endpoints, apiKeys: ApiKeys | undefined) {
     this.settings = settings
     this.#endpoints = endpoints
     this.#apiKeys = apiKeys
     this.#verifier = new TokenVerifier(settings)
+    const configured = settings.resourceUrl
+    const { stream } = endpoints
+    // A configured resource names every endpoint's once: the Streamable one's, and `/sse` beside it.
+    if (configured !== undefined) {
+      for (const endpoint of [endpoints.stream, endpoints.sse]) {
+        if (endpoint !== false) this.#configured.set(endpoint, stream === false || endpoint === stream ? configured : siblingResource(configured, stream, endpoint))
+      }
+    }
   }
 
   /** The path (after the prefix) a request's resource is named by: the legacy `/sse` for its two routes, else the Streamable one. */
@@ -72,9 +82,8 @@ export class OAuthResource {
 
   /** The canonical resource URL of `endpoint` (a path after the prefix), as a client reaching it through this request would name it. */
   resourceFor(request: FastifyRequest, endpoint: string): string {
-    const configured = this.settings.resourceUrl
-    const { stream } = this.#endpoints
-    if (configured !== undefined) return stream === false || endpoint === stream ? configured : siblingResource(configured, stream, endpoint)
+    const configured = this.#configured.get(endpoint)
+    if (configured !== undefined) return configured
     // Only reached when Host is checked against an allow-list (resolveOptions refuses otherwise). The raw
     // Host header and the socket, never X-Forwarded-*: a host app with trustProxy would otherwise let a
     // client name the audience its token is checked against.
@@ -146,14 +155,11 @@ export class OAuthResource {
   /** The paths (on the host app, before its prefix) where the metadata of each endpoint is served. */
   metadataPaths(endpoints: readonly string[]): Array<{ path: string; endpoint: string }> {
     const served = endpoints.map((endpoint) => ({ path: `${WELL_KNOWN}${this.#endpoints.prefix}${endpoint}`, endpoint }))
-    const configured = this.settings.resourceUrl
-    if (configured === undefined) return served
     // Behind a proxy that rewrites paths, the configured resource's own address too.
-    const { stream } = this.#endpoints
-    const extra = endpoints.map((endpoint) => ({
-      path: new URL(metadataUrlOf(stream === false || endpoint === stream ? configured : siblingResource(configured, stream, endpoint))).pathname,
-      endpoint,
-    }))
+    const extra = endpoints.flatMap((endpoint) => {
+      const configured = this.#configured.get(endpoint)
+      return configured === undefined ? [] : [{ path: new URL(metadataUrlOf(configured)).pathname, endpoint }]
+    })
     return [...served, ...extra.filter((e) => !served.some((s) => s.path === e.path))]
   }
 
