@@ -6,13 +6,15 @@ import { DISTURBED_PCT } from './quiet.mjs'
 import { evaluateTargets } from './targets.mjs'
 
 const MiB = 1024 * 1024
+/** Cells measured as a closed loop (req/s, latency); the others open sessions. */
+const LOOP_FAMILIES = new Set(['echo', 'payload'])
 /** Systems every load cell is compared with (same cell, same client). */
 const REFERENCES = { vsMcpProxy: 'mcp-proxy', ofDirect: 'direct', ofChildless: 'childless', vsStateless: 'ours-stateless' }
 
 /** Add `ratios` (req/s of this system / req/s of the reference) to every load cell. */
 export function addRatios(results) {
   for (const cell of results.cells) {
-    if (cell.family === 'sessions' || cell.failed) continue
+    if (!LOOP_FAMILIES.has(cell.family) || cell.failed) continue
     cell.ratios = {}
     for (const [key, refId] of Object.entries(REFERENCES)) {
       const ref = results.cells.find((c) => c.system === refId && c.cell === cell.cell && !c.failed)
@@ -68,7 +70,7 @@ function loopFigures(c) {
 
 function loadTable(results) {
   const rows = results.cells
-    .filter((c) => c.family !== 'sessions' && c.era !== 'modern')
+    .filter((c) => LOOP_FAMILIES.has(c.family) && c.era !== 'modern')
     .map((c) =>
       c.failed
         ? [c.cell, c.system, '—', 'failed', ...Array(9).fill(''), c.errors, c.wrong, '', '', '']
@@ -166,6 +168,19 @@ function sessionsTable(results) {
   )
 }
 
+function burstAndIdleTable(results) {
+  const cells = results.cells.filter((c) => c.family === 'burst' || c.family === 'idle')
+  if (cells.length === 0) return '- no burst or idle cell ran'
+  return table(
+    ['cell', 'system', 'sessions', '10 at once: all ready ms', 'RSS tree MiB (open, idle)', 'RSS KiB/session tree', 'sessions per GiB (tree)', 'errors', 'wrong'],
+    cells.map((c) =>
+      c.failed
+        ? [c.cell, c.system, 'failed', '', '', '', '', c.errors, c.wrong]
+        : [c.cell, c.system, c.sessions, c.family === 'burst' ? num(c.burstMs, 1) : '—', c.family === 'idle' ? mib(c.rssTree) : '—', c.family === 'idle' ? auto(c.rssPerSessionKiB) : '—', c.family === 'idle' ? auto(c.sessionsPerGiB) : '—', c.errors, c.wrong],
+    ),
+  )
+}
+
 function targetsTable(targets) {
   const show = (value, unit) => (unit === 'bytes' ? `${mib(value)} MiB` : auto(value))
   return table(
@@ -224,6 +239,10 @@ export function renderMarkdown(results) {
     '## Opening sessions',
     '',
     sessionsTable(results),
+    '',
+    '## Bursts of new sessions, idle sessions',
+    '',
+    burstAndIdleTable(results),
     '',
     '## Cost of metrics and tracing',
     '',

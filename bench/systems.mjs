@@ -176,6 +176,8 @@ export const SYSTEMS = [
   // Per-session modes keep a pool of children started ahead, sized to the 50-session burst of the
   // sessions cells (--warm-children): a new session then takes a running child instead of spawning one.
   ours('ours-stream', 'this proxy, Streamable HTTP per-session', ['--server', 'stream', '--warm-children', '50'], 'stream'),
+  // Every session on a few shared, pre-initialized children: a session spawns nothing.
+  ours('ours-shared', 'this proxy, Streamable HTTP, --child-mode shared', ['--server', 'stream', '--child-mode', 'shared'], 'stream'),
   ours('ours-stateless', 'this proxy, Streamable HTTP stateless', ['--server', 'stream', '--stateless'], 'stream', { modern: 'stateless' }),
   // Default flags: the 2026-07-28 leg is on, its shared child is spawned on the first modern request.
   ours('ours-modern', 'this proxy, 2026-07-28 modern leg (default flags)', [], 'stream', { modern: 'modern', modernOnly: true }),

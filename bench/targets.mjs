@@ -5,7 +5,7 @@
 // tree (proxy + children), as the issue defines it. A modern-only system
 // (ours-modern) never runs the cells the targets name: it is judged on idle RSS and errors only.
 
-const OUR_SYSTEMS = ['ours-stream', 'ours-stateless', 'ours-sse', 'ours-modern']
+const OUR_SYSTEMS = ['ours-stream', 'ours-shared', 'ours-stateless', 'ours-sse', 'ours-modern']
 
 /** The value of one cell; `forCell` marks targets a modern-only system is not judged by. */
 const cellValue = (cellId, pick) =>
@@ -26,6 +26,9 @@ const TARGETS = [
   { name: 'light, 1 in flight: p50 <= 0.2 ms', value: cellValue('light-echo-f1', (c) => c.p50Ms), op: '<=', limit: 0.2 },
   { name: 'SDK, K=1: req/s >= 3x mcp-proxy', value: cellValue('sdk-echo-k1', (c) => c.reqPerSec), op: '>=', reference: 'mcp-proxy', factor: 3 },
   { name: 'SDK, K=8: req/s >= 85% of childless', value: cellValue('sdk-echo-k8', (c) => c.reqPerSec), op: '>=', reference: 'childless', factor: 0.85 },
+  { name: 'light, 1 in flight: p50 <= 1.5x childless', value: cellValue('light-echo-f1', (c) => c.p50Ms), op: '<=', reference: 'childless', factor: 1.5 },
+  { name: 'SDK, K=8: CPU us/req (proxy process) <= 1/4 mcp-proxy', value: cellValue('sdk-echo-k8', (c) => c.cpuUsPerReq.proxy), op: '<=', reference: 'mcp-proxy', factor: 0.25 },
+  { name: 'light, 8 in flight: CPU us/req (proxy process) <= 1/4 mcp-proxy', value: cellValue('light-echo-f8', (c) => c.cpuUsPerReq.proxy), op: '<=', reference: 'mcp-proxy', factor: 0.25 },
   { name: 'SDK, K=8: CPU us/req (tree) <= 1/4 mcp-proxy', value: cellValue('sdk-echo-k8', (c) => c.cpuUsPerReq.tree), op: '<=', reference: 'mcp-proxy', factor: 0.25 },
   { name: 'SDK, 1 MiB: MiB/s >= 2x mcp-proxy', value: cellValue('sdk-payload', (c) => c.mibPerSec), op: '>=', reference: 'mcp-proxy', factor: 2 },
   { name: 'light, 1 MiB: MiB/s >= 2x mcp-proxy', value: cellValue('light-payload', (c) => c.mibPerSec), op: '>=', reference: 'mcp-proxy', factor: 2 },
@@ -41,6 +44,8 @@ const TARGETS = [
   },
   { name: 'light: initialize answered p50 <= 10 ms', value: cellValue('light-sessions', (c) => c.initP50Ms), op: '<=', limit: 10, only: ['ours-stream'] },
   { name: 'SDK: connect (initialize + initialized) p50 <= 10 ms', value: cellValue('sdk-sessions', (c) => c.initP50Ms), op: '<=', limit: 10, only: ['ours-stream'] },
+  { name: '10 new sessions at once: all ready <= 1.5x mcp-proxy', value: cellValue('sdk-burst-10', (c) => c.burstMs), op: '<=', reference: 'mcp-proxy', factor: 1.5 },
+  { name: 'idle sessions per GiB of proxy + children RSS >= 1000', value: cellValue('light-idle-1000', (c) => c.sessionsPerGiB), op: '>=', limit: 1000, only: ['ours-shared'] },
   {
     name: 'zero errors and zero wrong answers (all cells)',
     value: (results, system) => {

@@ -2,6 +2,8 @@
 //   *-echo-*    tools/call echo in a closed loop (warm-up, then a fixed window)
 //   *-payload   tools/call payload {bytes: 1 MiB} in a closed loop, 1 session
 //   *-sessions  open N sessions one after another: initialize, then a first echo
+//   *-burst-10  open 10 sessions at once (a client fleet reconnecting): the time until all are ready
+//   *-idle-1000 open 1000 sessions and leave them idle: proxy + children RSS per session
 //   modern-*    echo over the 2026-07-28 wire (no initialize, no session), light client;
 //               a system with `modern: 'stateless'` gets the same calls as 2025 stateless requests
 // Every echo sends a unique text and the answer is compared with it; every
@@ -38,6 +40,9 @@ export const CELLS = [
   { id: 'modern-echo-k8', family: 'echo', era: 'modern', client: 'light', sessions: 1, inFlight: 8 },
   { id: 'sdk-sessions', family: 'sessions', client: 'sdk' },
   { id: 'light-sessions', family: 'sessions', client: 'light' },
+  { id: 'sdk-burst-10', family: 'burst', client: 'sdk', sessions: 10 },
+  // Only where sessions hold no process of their own (a per-session proxy stops at its session cap).
+  { id: 'light-idle-1000', family: 'idle', client: 'light', sessions: 1000, only: ['ours-shared', 'mcp-proxy'] },
 ]
 
 /** A cell is selected when a filter token equals its id, its family (echo, payload, sessions), its client (sdk, light) or its era (modern). */
@@ -51,6 +56,7 @@ export function selectCells(tokens) {
  * says how it takes them; a modern-only system runs nothing else.
  */
 export function takesPart(system, cell) {
+  if (cell.only && !cell.only.includes(system.id)) return false
   if (system.cells) return system.cells.includes(cell.id)
   return cell.era === 'modern' ? system.modern !== undefined : !system.modernOnly
 }
@@ -235,10 +241,73 @@ async function runSessions(handle, cell, { sessionsCount }) {
   })
 }
 
+/** Open `cell.sessions` sessions at once; `burstMs` is the time until the last one is ready (initialize answered, initialized sent). */
+async function runBurst(handle, cell) {
+  const connector = connectorFor(cell.client, handle.target)
+  const started = performance.now()
+  const opened = await bounded(Promise.allSettled(Array.from({ length: cell.sessions }, () => connector.open())), SETUP_TIMEOUT_MS, 'opening sessions')
+  const burstMs = performance.now() - started
+  const sessions = opened.filter((r) => r.status === 'fulfilled').map((r) => r.value)
+  const failure = opened.find((r) => r.status === 'rejected')
+  return measureThenClose(connector, sessions, async () => {
+    const answers = await Promise.allSettled(sessions.map((session, i) => session.call('echo', { text: `${cell.id}/${i}` }).then((r) => textOf(r) === `${cell.id}/${i}`)))
+    const errors = cell.sessions - sessions.length + answers.filter((a) => a.status === 'rejected').length
+    const wrong = answers.filter((a) => a.status === 'fulfilled' && !a.value).length
+    const firstError = failure ?? answers.find((a) => a.status === 'rejected')
+    return { sessions: sessions.length, burstMs, errors, wrong, firstError: firstError ? String(firstError.reason?.message ?? firstError.reason) : null }
+  })
+}
+
+/** Sessions opened at once while filling the idle cell. */
+const IDLE_OPEN_CONCURRENCY = 20
+
+/** Open `cell.sessions` sessions (each with one echo) and leave them idle: what they hold, in proxy + children RSS. */
+async function runIdle(handle, cell) {
+  const connector = connectorFor(cell.client, handle.target)
+  const before = rss(handle.pids())
+  const sessions = []
+  let errors = 0
+  let wrong = 0
+  let firstError = null
+  const started = performance.now()
+  let next = 0
+  const worker = async () => {
+    while (next < cell.sessions && performance.now() - started < SESSIONS_DEADLINE_MS) {
+      const i = next++
+      try {
+        const session = await connector.open()
+        sessions.push(session)
+        if (textOf(await session.call('echo', { text: `idle/${i}` })) !== `idle/${i}`) wrong++
+      } catch (err) {
+        errors++
+        firstError ??= String(err?.message ?? err)
+      }
+    }
+  }
+  return measureThenClose(connector, sessions, async () => {
+    await Promise.all(Array.from({ length: IDLE_OPEN_CONCURRENCY }, worker))
+    await sleep(500)
+    const open = rss(handle.pids())
+    return {
+      sessions: sessions.length,
+      seconds: (performance.now() - started) / 1000,
+      rssTree: open.tree,
+      rssProxy: open.proxy,
+      rssPerSessionKiB: sessions.length ? (open.tree - before.tree) / sessions.length / 1024 : NaN,
+      sessionsPerGiB: open.tree ? sessions.length / (open.tree / 2 ** 30) : NaN,
+      errors: errors + (cell.sessions - next), // sessions never tried (deadline) count as failed
+      wrong,
+      firstError,
+    }
+  })
+}
+
+const RUNNERS = { sessions: runSessions, burst: runBurst, idle: runIdle }
+
 /** Run one cell (`options.wire`: see wireOf); a failure becomes an error count, not a crash of the whole run. */
 export async function runCell(handle, cell, options) {
   try {
-    return cell.family === 'sessions' ? await runSessions(handle, cell, options) : await runLoad(handle, cell, options)
+    return await (RUNNERS[cell.family] ?? runLoad)(handle, cell, options)
   } catch (err) {
     return { errors: 1, wrong: 0, firstError: String(err?.message ?? err), failed: true }
   }

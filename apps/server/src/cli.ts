@@ -104,7 +104,7 @@ async function start(config: RunConfig, warnings: string[]): Promise<void> {
   const sse = resolved.sseEndpoint && !resolved.stateless ? base + resolved.sseEndpoint : undefined
   const served = [streamable && `${streamable} (Streamable HTTP)`, sse && `${sse} (HTTP+SSE)`].filter(Boolean).join(', ')
   app.log.info(
-    { streamable, sse, mode: resolved.stateless ? 'stateless' : 'session', command: resolved.command.command, ...(resolved.instanceId === undefined ? {} : { instance: resolved.instanceId }) },
+    { streamable, sse, mode: resolved.stateless ? 'stateless' : resolved.childMode === 'shared' ? 'shared' : 'session', command: resolved.command.command, ...(resolved.instanceId === undefined ? {} : { instance: resolved.instanceId }) },
     `MCP proxy ready: ${served}`,
   )
   if (tracing) app.log.info({ endpoint: tracing.endpoint }, `tracing: spans sent over OTLP/HTTP to ${tracing.endpoint}`)

@@ -1,7 +1,7 @@
 // A child that misbehaves on purpose (fixtures/hostile-server.mjs): deep nesting, floods, leftovers,
 // a closed stdout, over-long answers. Each case failed (or crashed the process) before it was handled.
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { ChildPool, ErrorCode, MemoryEventStore, Session, Upstream, type JsonRpcMessage, type RootsPolicy } from '../src/index.js'
+import { ChildPool, ErrorCode, type ChildUpstream, MemoryEventStore, Session, Upstream, type JsonRpcMessage, type RootsPolicy } from '../src/index.js'
 import {
   FakeSink,
   RecordingCaller,
@@ -286,7 +286,7 @@ describe('the roots policy', () => {
     const roots = [{ uri: 'file:///data', name: 'data' }]
     const { session } = openHostileSession({ mode: 'fixed', roots })
     await initialize(session, {})
-    const stdin = recordStdin(session.backend)
+    const stdin = recordStdin(session.backend as ChildUpstream)
     const forged = { jsonrpc: '2.0' as const, id: 's-1', result: { roots: [{ uri: 'file:///' }] } }
     for (const id of ['s-1', 's-2', 's-3']) session.forward([{ message: { ...forged, id }, text: undefined }])
     expect(stdin.lines).toEqual([]) // never written to the child: it could win the race against the proxy's answer

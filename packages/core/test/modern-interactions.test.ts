@@ -10,11 +10,11 @@ import type { JsonRpcId, JsonRpcMessage, JsonRpcRequest, JsonRpcResponse } from 
 import { silentLogger } from '../src/logger.js'
 import { Interactions, type ClientView, type InteractionsOptions } from '../src/modern/interactions.js'
 import type { InteractiveCall } from '../src/modern/interactive-call.js'
-import { LeasePool, PooledChild, type LeaseHolder, type LeasePoolOptions } from '../src/modern/lease-pool.js'
+import { LeasePool, PooledChild, type LeaseHolder, type LeasePoolOptions } from '../src/shared/lease-pool.js'
 import type { ModernAnswer } from '../src/modern/modern-call.js'
 import { ModernLeg } from '../src/modern/modern-leg.js'
 import { DEFAULT_CACHE } from '../src/modern/translate.js'
-import type { SharedChild } from '../src/stateless/shared-child.js'
+import type { SharedChild } from '../src/shared/shared-child.js'
 import type { UpstreamCaller } from '../src/upstream/upstream.js'
 import { cleanup, eventually, onCleanup, TEST_LIMITS } from './helpers.js'
 

@@ -51,7 +51,7 @@ describe('SessionRegistry sessions', () => {
     expect(registry.get('i1.unknown')).toBeUndefined()
     expect(registry.size).toBe(2)
     expect(b.transport).toBe('legacy-sse')
-    expect(a.backend.child.pid).not.toBe(b.backend.child.pid)
+    expect(a.backend.pid).not.toBe(b.backend.pid)
   })
 
   it('gives each streamable session its own event store, and legacy sessions none', () => {
@@ -113,7 +113,7 @@ describe('SessionRegistry sessions', () => {
   it('forgets a session whose child exits', async () => {
     const { registry } = openRegistry(fixtureCommand('echo-server'))
     const session = registry.create('streamable')
-    process.kill(session.backend.child.pid!, 'SIGKILL')
+    process.kill(session.backend.pid!, 'SIGKILL')
     await eventually(() => expect(registry.get(session.id)).toBeUndefined())
     expect(session.closed).toBe(true)
   })
@@ -204,7 +204,7 @@ describe('SessionRegistry idle reaping', () => {
     standalone.disconnect()
     expect(registry.reapIdle(later)).toBe(1)
     expect(connected.closed).toBe(true)
-    await eventually(() => expect(isAlive(idle.backend.child.pid!) || isAlive(connected.backend.child.pid!)).toBe(false))
+    await eventually(() => expect(isAlive(idle.backend.pid!) || isAlive(connected.backend.pid!)).toBe(false))
   })
 
   it('never reaps a session whose call is still running, even with no stream open', async () => {
@@ -252,7 +252,7 @@ describe('SessionRegistry shutdown', () => {
     await eventually(() => expect(pool.idle).toBe(2))
     const pids = fixtureProcesses()
     expect(pids).toHaveLength(4)
-    expect(pids).toEqual(expect.arrayContaining(sessions.map((session) => session.backend.child.pid)))
+    expect(pids).toEqual(expect.arrayContaining(sessions.map((session) => session.backend.pid)))
 
     await registry.close()
     expect(pids.filter(isAlive)).toEqual([])
@@ -265,7 +265,7 @@ describe('SessionRegistry shutdown', () => {
   it('close waits for the children of sessions that were closed before it and are still stopping', async () => {
     const { registry } = openRegistry(fixtureCommand('ignore-sigterm-server'), { idleTimeoutMs: 60_000 })
     const session = registry.create('streamable')
-    const pid = session.backend.child.pid!
+    const pid = session.backend.pid!
     // Reaped: its child is now in the stop ladder (SIGKILL only after two grace periods).
     expect(registry.reapIdle(Date.now() + 60_001)).toBe(1)
     await registry.close()

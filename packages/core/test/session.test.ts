@@ -319,7 +319,7 @@ describe('Session end', () => {
     await initialize(session)
     const standalone = new FakeSink()
     session.attachStandalone(standalone)
-    const pid = session.backend.child.pid!
+    const pid = session.backend.pid!
     await Promise.all([session.close(), session.close()])
     expect(standalone.ended).toBe(1)
     expect(onClosed).toHaveBeenCalledTimes(1)

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   ErrorCode,
+  errorResponse,
   ProxyError,
   SharedChild,
   type ChildCommand,
@@ -20,7 +21,6 @@ import {
   fixtureCommand,
   isAlive,
   logged,
-  notification,
   onCleanup,
   recordingLogger,
   request,
@@ -49,6 +49,10 @@ function openShared(command: ChildCommand, setup: SharedSetup = {}) {
     initializeTimeoutMs: setup.initializeTimeoutMs ?? 5000,
     restart: { ...FAST_RESTARTS, ...setup.restart },
     clientInfo: { name: 'mcp-proxy-tests', version: '0.0.0' },
+    // Nobody to ask: the child's requests get an error, so a tool never waits.
+    unrouted: (message, _text, upstream) => {
+      if ('id' in message) upstream.respond(errorResponse(message.id, ErrorCode.MethodNotFound, 'no client'))
+    },
     logger,
   }
   const shared = new SharedChild(options)
@@ -140,38 +144,6 @@ describe('SharedChild initializeAnswer', () => {
     shared.initializeResult = { ...shared.initializeResult, protocolVersion: '2025-03-26' }
     expect(versionFor('2025-06-18')).toBe('2025-03-26')
     expect(versionFor('2024-11-05')).toBe('2024-11-05')
-  })
-})
-
-describe('SharedChild in stateless mode', () => {
-  it('answers a server→client request with an error to the child, so the tool never waits', async () => {
-    const { shared } = openShared(fixtureCommand('echo-server'))
-    await shared.start()
-    const text = textOf(await send(shared, toolCall(1, 'sample', { prompt: 'anyone?' })))
-    expect(text).toMatch(/^sampling error: .*stateless/)
-  })
-
-  it('relays a server→client request to the stream of the one call in flight, and the client answer back', async () => {
-    const { shared } = openShared(fixtureCommand('echo-server'))
-    await shared.start()
-    const caller = new RecordingCaller()
-    caller.streaming = true
-    shared.request(caller, toolCall(1, 'sample', { prompt: 'anyone?' }))
-    await eventually(() => expect(caller.delivered.length).toBe(1))
-    const sampling = caller.delivered[0] as { id: string; method: string }
-    expect(sampling.method).toBe('sampling/createMessage')
-    shared.forward([{ message: { jsonrpc: '2.0', id: sampling.id, result: { role: 'assistant', content: { type: 'text', text: 'relayed' }, model: 'm' } }, text: undefined }])
-    expect(textOf(await caller.response())).toBe('relayed')
-  })
-
-  it('ignores client cancellations: with a shared child they cannot be tied to the caller that sent them', async () => {
-    const { shared } = openShared(fixtureCommand('echo-server'))
-    await shared.start()
-    const caller = new RecordingCaller()
-    shared.request(caller, toolCall('c', 'slow', { ms: 200 }))
-    shared.forward([{ message: notification('notifications/cancelled', { requestId: 'c' }), text: undefined }])
-    expect(caller.abandoned).toEqual([])
-    expect(textOf(await caller.response())).toBe('done after 200ms')
   })
 })
 

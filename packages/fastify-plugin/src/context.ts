@@ -1,13 +1,13 @@
 import type { FastifyReply } from 'fastify'
 import type { OutgoingHttpHeaders } from 'node:http'
-import type { ModernLeg, ServingMode, SessionRegistry, SharedChild, StreamSink, Tap } from '@proxy/core'
+import type { ModernLeg, ServingMode, SessionRegistry, StatelessMode, StreamSink, Tap } from '@proxy/core'
 import type { DrainSwitch } from './drain/drain-switch.js'
 import { AnswerSink } from './http/answer-sink.js'
 import { SseSink, type SseSinkOptions } from './http/sse-sink.js'
 import type { ResolvedOptions } from './options.js'
 
-/** How the 2025-era protocol is served: a session (and a child) per client, or one child shared by every request. */
-export type LegacyLeg = { kind: 'sessions'; registry: SessionRegistry } | { kind: 'stateless'; shared: SharedChild }
+/** How the 2025-era protocol is served: sessions (each with its own child, or on shared children), or stateless requests on shared children. */
+export type LegacyLeg = { kind: 'sessions'; registry: SessionRegistry } | { kind: 'stateless'; shared: StatelessMode }
 
 /** The serving mode behind a legacy leg (start, close, health). */
 export function servingMode(leg: LegacyLeg): ServingMode {

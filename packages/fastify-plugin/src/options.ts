@@ -35,8 +35,19 @@ export const McpProxyOptions = Type.Object({
   sseEndpoint: Type.Optional(Type.Union([Path, Type.Literal(false)])),
   /** Legacy HTTP+SSE message endpoint. @default '/messages' */
   messagesEndpoint: Type.Optional(Path),
-  /** No sessions: every request goes to one shared child, initialized once. @default false */
+  /** No sessions: every request goes to the shared children, initialized once by the proxy. @default false */
   stateless: Type.Optional(Type.Boolean()),
+  /**
+   * `per-session`: each 2025-era session gets a child of its own. `shared`: every session is served by a
+   * few pre-initialized children (see sharedChildren); the proxy answers `initialize` and keeps each
+   * session's log level and subscriptions. @default 'per-session'
+   */
+  childMode: Type.Optional(Type.Union([Type.Literal('per-session'), Type.Literal('shared')])),
+  /**
+   * Most children of shared mode and of stateless mode. One starts before listening; more are started while
+   * calls that may ask their client (sampling, elicitation) each hold one alone, and stopped when idle. @default 4
+   */
+  sharedChildren: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
   /** Answer request POSTs with `application/json` instead of an SSE stream. @default false */
   jsonResponse: Type.Optional(Type.Boolean()),
 
@@ -116,7 +127,7 @@ export const McpProxyOptions = Type.Object({
   maxBodySize: Type.Optional(Type.Integer({ minimum: 1 })),
   /** A request body not fully received this long after its head gets 408 and the connection is closed; 0 = no limit. @default 30 s */
   bodyTimeout: Type.Optional(Millis),
-  /** Most sessions (so children) at once; at the cap the session idle longest gives way, and only when every session is busy does a new one get 503. Children, stopping ones included, never exceed this plus warmChildren. @default 32 */
+  /** Most sessions (so children, per session) at once; at the cap the session idle longest gives way, and only when every session is busy does a new one get 503. Children, stopping ones included, never exceed this plus warmChildren. @default 32, 4096 with childMode shared */
   maxSessions: Type.Optional(Type.Integer({ minimum: 1 })),
   /** Close a session idle this long with no open stream; 0 = never. @default 5 min */
   sessionIdleTimeout: Type.Optional(Millis),
@@ -250,6 +261,8 @@ export interface ResolvedOptions {
   sseEndpoint: string | false
   messagesEndpoint: string
   stateless: boolean
+  childMode: 'per-session' | 'shared'
+  sharedChildren: number
   jsonResponse: boolean
   /** The API keys, each its own principal; empty: none. */
   apiKeys: string[]
@@ -435,9 +448,12 @@ export function resolveOptions(raw: unknown): ResolvedOptions {
   if (o.childEnvFromClaims !== undefined) {
     if (o.apiKey === undefined && o.oauth === undefined && o.authenticate === undefined) throw new FST_MCP_PROXY_INVALID_OPTIONS('/childEnvFromClaims needs authentication (apiKey, oauth or authenticate): without it there is no principal')
     if (o.stateless === true) throw new FST_MCP_PROXY_INVALID_OPTIONS('/childEnvFromClaims cannot be used with stateless: one child serves every caller')
+    if (o.childMode === 'shared') throw new FST_MCP_PROXY_INVALID_OPTIONS('/childEnvFromClaims cannot be used with childMode shared: the children serve every session')
     if (o.modern === true) throw new FST_MCP_PROXY_INVALID_OPTIONS('/childEnvFromClaims cannot be used with modern: the 2026-07-28 leg shares its children between callers (set modern: false)')
     if ((o.warmChildren ?? 0) > 0) throw new FST_MCP_PROXY_INVALID_OPTIONS('/childEnvFromClaims cannot be used with warmChildren: a child started before anyone asked cannot carry their claims')
   }
+  if (o.stateless === true && o.childMode === 'shared') throw new FST_MCP_PROXY_INVALID_OPTIONS('/childMode shared cannot be used with stateless: stateless mode has no sessions (it always shares its children)')
+  const shared = o.childMode === 'shared'
   const host = o.host ?? '127.0.0.1'
   const loopback = isLoopback(host)
   const defaultHosts = loopback ? LOOPBACK_HOSTS : ['*']
@@ -450,6 +466,8 @@ export function resolveOptions(raw: unknown): ResolvedOptions {
     sseEndpoint: o.sseEndpoint ?? '/sse',
     messagesEndpoint: o.messagesEndpoint ?? '/messages',
     stateless: o.stateless ?? false,
+    childMode: o.childMode ?? 'per-session',
+    sharedChildren: o.sharedChildren ?? 4,
     jsonResponse: o.jsonResponse ?? false,
     apiKeys: o.apiKey === undefined ? [] : typeof o.apiKey === 'string' ? [o.apiKey] : o.apiKey,
     oauth: o.oauth === undefined ? undefined : resolveOAuth(o.oauth, o.allowedHosts === undefined ? !loopback : o.allowedHosts.includes('*')),
@@ -464,7 +482,8 @@ export function resolveOptions(raw: unknown): ResolvedOptions {
     roots: resolveRoots(o.roots, loopback),
     maxBodySize: o.maxBodySize ?? 10 * 1024 * 1024,
     bodyTimeout: o.bodyTimeout ?? 30_000,
-    maxSessions: o.maxSessions ?? 32,
+    // A session of shared mode holds no process: thousands fit where 32 children would.
+    maxSessions: o.maxSessions ?? (shared ? 4096 : 32),
     sessionIdleTimeout: o.sessionIdleTimeout ?? 5 * 60_000,
     eventStoreMaxEvents: o.eventStoreMaxEvents ?? 1000,
     eventStoreMaxBytes: o.eventStoreMaxBytes ?? 8 * 1024 * 1024,

@@ -7,7 +7,8 @@ import {
   MemoryEventStore,
   ModernLeg,
   SessionRegistry,
-  SharedChild,
+  SharedSessions,
+  StatelessMode,
   Tap,
   type ChildUpstreamOptions,
   type Logger,
@@ -94,21 +95,32 @@ function evicted(tap: Tap | undefined): (events: number, bytes: number) => void 
   }
 }
 
-/** The 2025-era leg the options ask for: a session per client with a warm pool, or one shared child. */
-function legacyLeg(options: ResolvedOptions, child: Omit<ChildUpstreamOptions, 'shared'>, logger: Logger): LegacyLeg {
-  if (options.stateless) {
-    const shared = new SharedChild({
-      child,
-      initializeTimeoutMs: options.initializeTimeout,
-      restart: RESTART,
-      clientInfo: options.clientInfo,
-      roots: options.roots,
-      logger,
-    })
-    return { kind: 'stateless', shared }
+/** Calls that may wait for a shared child, per child of the bound. */
+const QUEUED_PER_CHILD = 8
+/** A shared child beyond the first idle this long is stopped. */
+const EXTRA_IDLE_MS = 30_000
+
+/** How the children of shared and stateless mode are started, bounded and grown. */
+function sharedChildren(options: ResolvedOptions, child: Omit<ChildUpstreamOptions, 'shared'>, logger: Logger) {
+  return {
+    child,
+    initializeTimeoutMs: options.initializeTimeout,
+    restart: RESTART,
+    clientInfo: options.clientInfo,
+    roots: options.roots,
+    maxChildren: options.sharedChildren,
+    maxQueued: options.sharedChildren * QUEUED_PER_CHILD,
+    queueTimeoutMs: options.requestTimeout,
+    idleMs: EXTRA_IDLE_MS,
+    logger,
   }
+}
+
+/** The 2025-era leg the options ask for: sessions (each with a child and a warm pool, or on shared children), or stateless. */
+function legacyLeg(options: ResolvedOptions, child: Omit<ChildUpstreamOptions, 'shared'>, logger: Logger): LegacyLeg {
+  if (options.stateless) return { kind: 'stateless', shared: new StatelessMode(sharedChildren(options, child, logger)) }
   const registry = new SessionRegistry({
-    pool: new ChildPool({ ...child, shared: false }, options.warmChildren),
+    pool: options.childMode === 'shared' ? new SharedSessions(sharedChildren(options, child, logger)) : new ChildPool({ ...child, shared: false }, options.warmChildren),
     maxSessions: options.maxSessions,
     idleTimeoutMs: options.sessionIdleTimeout,
     createEventStore:

@@ -1,7 +1,7 @@
 import { ErrorCode, errorResponse } from '../jsonrpc/errors.js'
 import type { JsonRpcRequest } from '../jsonrpc/schemas.js'
 import { InteractiveCall, type InteractiveHost } from './interactive-call.js'
-import { LeasePool, type LeasePoolOptions, type PooledChild } from './lease-pool.js'
+import { LeasePool, type LeasePoolOptions, type PooledChild } from '../shared/lease-pool.js'
 import type { CallContext, ModernAnswer } from './modern-call.js'
 import { RequestStateCodec, requestDigest } from './request-state.js'
 import { requestForChild } from './translate.js'
@@ -13,17 +13,6 @@ export const INTERACTIVE_METHODS: ReadonlySet<string> = new Set(['tools/call', '
 const QUIET_MS = 25
 /** Most rounds of `input_required` in one call. */
 const MAX_ROUNDS = 16
-/**
- * After the proxy cancels a call, its child is held in quarantine until it has been silent this long, so a
- * server that keeps working on the cancelled call never asks the next caller its questions.
- */
-const SETTLE_MS = 200
-/** An extra child that is still not silent after this long in quarantine is stopped instead of reused. */
-const MAX_QUARANTINE_MS = 10_000
-
-/** The holder of a child in quarantine: its asks are refused (it holds no call). */
-const QUARANTINE = { id: null }
-
 /** The lease pool's settings (its children, growth, queue and reaping), and what MRTR adds. */
 export interface InteractionsOptions extends Omit<LeasePoolOptions, 'reclaim'> {
   /** How long a parked round waits for the client's retry. */
@@ -145,21 +134,8 @@ export class Interactions implements InteractiveHost {
 
   release(call: InteractiveCall, pooled: PooledChild, afterCancel: boolean): void {
     if (pooled.holder !== call) return
-    if (!afterCancel) return this.#pool.release(pooled)
-    // The child may still work on the cancelled call: nobody else holds it until it has been quiet.
-    pooled.holder = QUARANTINE
-    const since = Date.now()
-    const check = (): void => {
-      if (pooled.holder !== QUARANTINE) return
-      const now = Date.now()
-      if (now - pooled.lastHeard >= SETTLE_MS) return this.#pool.release(pooled)
-      if (now - since >= MAX_QUARANTINE_MS && pooled !== this.#options.primary) {
-        this.#options.logger.warn({ childPid: pooled.child.pid }, 'a child kept asking for a cancelled 2026-07-28 call; stopped instead of reused')
-        return this.#pool.forget(pooled)
-      }
-      setTimeout(check, SETTLE_MS).unref()
-    }
-    setTimeout(check, SETTLE_MS).unref()
+    if (afterCancel) this.#pool.releaseAfterCancel(pooled)
+    else this.#pool.release(pooled)
   }
 
   /** Give up every parked call (the proxy stops), refuse waiters, stop the extra children. */

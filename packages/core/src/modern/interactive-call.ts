@@ -4,7 +4,7 @@ import type { TapScope } from '../tap/tap.js'
 import { trySerialize } from '../jsonrpc/serialize.js'
 import type { UpstreamCaller } from '../upstream/upstream.js'
 import { abandonedAnswer, covers, inputKeys, INPUT_KEY_META, MAX_INPUT_KEY_LENGTH, isInputMethod, mergeRequirements, requiredCapability, toInputRequest, validateInputResponse, type InputMethod } from './input-requests.js'
-import type { PooledChild } from './lease-pool.js'
+import type { PooledChild } from '../shared/lease-pool.js'
 import { SERVER_INFO_META_KEY } from './meta-keys.js'
 import { finalAnswer, logLevelIndex, wantsLog, type CallContext, type ModernAnswer } from './modern-call.js'
 

@@ -21,7 +21,7 @@ export interface ModernAnswer {
 }
 
 /** Log levels of MCP, least severe first (RFC 5424 order). */
-const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency']
+export const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency']
 
 /** What a call needs to put the child's answer on the 2026 wire. */
 export interface CallContext {

@@ -1,5 +1,6 @@
 import type { Logger } from '../logger.js'
 import { ChildUpstream, type ChildUpstreamOptions } from '../upstream/child-upstream.js'
+import type { SessionBackends } from './session-backend.js'
 
 /** How long after the last take the pool refills. */
 const REFILL_DELAY_MS = 20
@@ -8,7 +9,8 @@ const REFILL_DELAY_MS = 20
  * Children spawned ahead of time, so a new session does not wait for a process to start. Refilled in
  * the background after each take; a child that dies while waiting is replaced; never more than `size`.
  */
-export class ChildPool {
+export class ChildPool implements SessionBackends {
+  readonly mode = 'session'
   #options: ChildUpstreamOptions
   #size: number
   #idle: ChildUpstream[] = []
@@ -77,6 +79,10 @@ export class ChildPool {
     clearTimeout(this.#refill)
     this.#refill = setTimeout(() => this.fill(), REFILL_DELAY_MS)
     this.#refill.unref()
+  }
+
+  report(sessions: number, stopping: number): Record<string, unknown> {
+    return { perSession: sessions, stopping, warm: this.idle }
   }
 
   /** Stop every pooled child. */

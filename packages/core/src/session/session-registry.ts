@@ -4,13 +4,14 @@ import type { EventStore } from '../events/event-store.js'
 import { ProxyError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { Tap } from '../tap/tap.js'
-import type { ChildPool } from './child-pool.js'
+import type { SessionBackends } from './session-backend.js'
 import type { BacklogLimit } from './event-stream.js'
 import type { RootsPolicy } from './roots-policy.js'
 import { Session, type SessionTransport } from './session.js'
 
 export interface SessionRegistryOptions {
-  pool: ChildPool
+  /** Where sessions get their backends: the warm pool of per-session children, or the shared children. */
+  pool: SessionBackends
   /**
    * Most sessions alive at once. At the cap, the session idle longest (no open stream, nothing in
    * flight) is closed to make room; if every session is busy, a new one is refused (the HTTP edge
@@ -198,12 +199,12 @@ export class SessionRegistry implements ServingMode {
         })
         this.#stopping.add(gone)
         const durationMs = Date.now() - closed.createdAt
-        sessionLogger.info({ transport, childPid: closed.backend.child.pid, durationMs }, 'session closed')
+        sessionLogger.info({ transport, childPid: closed.backend.pid, durationMs }, 'session closed')
         if (this.#options.tap?.active) this.#options.tap.emit({ type: 'session-closed', session: closed.id, transport, durationMs })
       },
     })
     this.#sessions.set(id, session)
-    sessionLogger.info({ transport, childPid: session.backend.child.pid }, 'session opened')
+    sessionLogger.info({ transport, childPid: session.backend.pid }, 'session opened')
     if (this.#options.tap?.active) this.#options.tap.emit({ type: 'session-opened', session: id, transport })
     return session
   }
@@ -248,10 +249,10 @@ export class SessionRegistry implements ServingMode {
     return {
       ready: lastSpawnError === undefined,
       report: {
-        mode: 'session',
+        mode: pool.mode,
         sessions: this.size,
         maxSessions,
-        children: { perSession: this.size, stopping: this.stopping, warm: pool.idle },
+        children: pool.report(this.size, this.stopping),
         // What the proxy gave up to stay bounded, since it started.
         evicted,
         backlogDropped: { events: backlogDroppedEvents, bytes: backlogDroppedBytes },

@@ -3,10 +3,11 @@ import type { EventStore } from '../events/event-store.js'
 import type { TapScope } from '../tap/tap.js'
 import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../jsonrpc/schemas.js'
 import type { Logger } from '../logger.js'
-import type { ChildUpstream } from '../upstream/child-upstream.js'
+import type { UpstreamCaller } from '../upstream/upstream.js'
 import { EventStream, type BacklogLimit, type EventStreamOwner } from './event-stream.js'
 import { RelayedRequests } from './relayed-requests.js'
 import { answerRootsList, dropsClientNotification, FORWARD_ROOTS, initializeForChild, type RootsPolicy } from './roots-policy.js'
+import type { SessionBackend } from './session-backend.js'
 import type { StreamSink } from './stream-sink.js'
 
 /** Protocol revisions a session can negotiate, oldest first. */
@@ -20,7 +21,7 @@ export interface SessionOptions {
   transport: SessionTransport
   /** Who opened the session (a principal id): only the same principal reaches it again. @default 'anonymous' */
   owner?: string
-  backend: ChildUpstream
+  backend: SessionBackend
   store: EventStore | undefined
   /** How long the child may take to answer `initialize`. */
   initializeTimeoutMs: number
@@ -43,7 +44,8 @@ export interface SessionOptions {
 export const DEFAULT_BACKLOG_LIMIT: BacklogLimit = { maxEvents: 1000, maxBytes: 8 * 1024 * 1024 }
 
 /**
- * One MCP client conversation: its child (through a ChildUpstream), its streams and its event store.
+ * One MCP client conversation: its backend (its own child, or its share of the shared children), its
+ * streams and its event store.
  * Messages from the child are routed to exactly one stream: an answer and its progress to the stream of
  * the request; anything else to the stream that can carry it (see `#routeUnrelated`).
  */
@@ -54,7 +56,7 @@ export class Session implements Backend, EventStreamOwner {
   readonly owner: string
   readonly store: EventStore | undefined
   readonly backlogLimit: BacklogLimit
-  readonly backend: ChildUpstream
+  readonly backend: SessionBackend
   readonly createdAt = Date.now()
   /** The revision the child agreed to in its InitializeResult (until then, the one the client asked for). */
   protocolVersion: string | undefined
@@ -82,7 +84,7 @@ export class Session implements Backend, EventStreamOwner {
     this.#logger = options.logger
     setImmediate(() => (this.#fresh = false)).unref()
     this.#standalone = new EventStream(options.transport === 'legacy-sse' ? 'sse' : 'standalone', this, false)
-    options.backend.setUnroutedHandler((message, text) => this.#routeUnrelated(message, text), options.logger)
+    options.backend.setUnroutedHandler((message, text, about) => this.#routeUnrelated(message, text, about), options.logger)
     options.backend.onClosed(() => {
       if (this.#closed) return
       this.#logger.info({}, 'the MCP server of this session ended; session ends')
@@ -103,7 +105,7 @@ export class Session implements Backend, EventStreamOwner {
 
   /** Requests of this session wait for the child's answer. */
   get busy(): boolean {
-    return this.backend.upstream.pendingCount > 0
+    return this.backend.busy
   }
 
   /**
@@ -142,9 +144,9 @@ export class Session implements Backend, EventStreamOwner {
       if (message.method === 'initialize') {
         this.#watchInitialize(stream, message)
         const forChild = initializeForChild(this.#roots, message)
-        this.backend.upstream.request(stream, forChild, forChild === message ? text : undefined, this.#options.initializeTimeoutMs)
+        this.backend.request(stream, forChild, forChild === message ? text : undefined, this.#options.initializeTimeoutMs)
       } else {
-        this.backend.upstream.request(stream, message, text)
+        this.backend.request(stream, message, text)
       }
     }
   }
@@ -155,9 +157,9 @@ export class Session implements Backend, EventStreamOwner {
     this.#fresh = false
     for (const { message, text } of messages) {
       if (!('method' in message)) {
-        if (this.#relayed.take(message.id)) this.backend.upstream.respond(message, text)
+        if (this.#relayed.take(message.id)) this.backend.respond(message, text)
         else this.#logger.debug({ id: message.id }, 'client answered a request it was not sent; dropped')
-      } else if (!dropsClientNotification(this.#roots, message.method)) this.backend.upstream.notify(message, text)
+      } else if (!dropsClientNotification(this.#roots, message.method)) this.backend.notify(message, text)
     }
   }
 
@@ -210,7 +212,7 @@ export class Session implements Backend, EventStreamOwner {
     if (this.#closed) return this.backend.exited.then(() => {})
     this.#closed = true
     // Every request still in flight gets an answer that says why, before its stream ends.
-    this.backend.upstream.close({ message: 'The session ended before the MCP server answered' })
+    this.backend.fail({ message: 'The session ended before the MCP server answered' })
     for (const stream of this.#requestStreams.values()) stream.close()
     this.#requestStreams.clear()
     this.#standalone.close()
@@ -251,16 +253,18 @@ export class Session implements Backend, EventStreamOwner {
     }
   }
 
-  // An unrelated message goes to exactly one stream: the one request in flight that can carry it (it is
+  // An unrelated message goes to exactly one stream: the stream of the call it is about when the backend
+  // knows it (a shared child held by that call), else the one request in flight that can carry it (it is
   // almost surely the cause, e.g. a tool asking for sampling), else the standalone stream if connected,
   // else the newest request stream that can carry it, else the standalone stream's backlog for the next GET.
-  #routeUnrelated(message: JsonRpcRequest | JsonRpcNotification, text: string): void {
+  #routeUnrelated(message: JsonRpcRequest | JsonRpcNotification, text: string, about?: UpstreamCaller): void {
     if (this.#closed) return
     if ('id' in message && message.method === 'roots/list') {
       const answer = answerRootsList(this.#roots, message.id)
-      if (answer) return this.backend.upstream.respond(answer)
+      if (answer) return this.backend.respond(answer)
     }
     if ('id' in message) this.#relayed.add(message.id)
+    if (about instanceof EventStream && about.streaming && this.#requestStreams.get(about.id) === about) return about.emit(text)
     if (this.transport === 'streamable') {
       let newest: EventStream | undefined
       let count = 0

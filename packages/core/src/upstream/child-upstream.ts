@@ -1,10 +1,11 @@
 import type { ChildCommand, ChildExit } from '../child/stdio-child.js'
 import { StdioChild } from '../child/stdio-child.js'
-import type { JsonRpcNotification, JsonRpcRequest } from '../jsonrpc/schemas.js'
+import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../jsonrpc/schemas.js'
 import type { Logger } from '../logger.js'
 import type { Tap } from '../tap/tap.js'
 import type { ToolFilter } from './tool-filter.js'
-import { Upstream } from './upstream.js'
+import type { SessionBackend } from '../session/session-backend.js'
+import { Upstream, type UpstreamCaller, type UpstreamClosed } from './upstream.js'
 
 /** Limits and timeouts of one child and its Upstream. */
 export interface ChildUpstreamOptions {
@@ -39,7 +40,7 @@ export function describeExit(exit: ChildExit): string {
  * one log line (with the last stderr lines when the proxy did not ask it to stop), every request in
  * flight answered, then its `onClosed` listeners.
  */
-export class ChildUpstream {
+export class ChildUpstream implements SessionBackend {
   readonly child: StdioChild
   readonly upstream: Upstream
   /** Settles when the child has exited; every request in flight has been answered by then. */
@@ -88,6 +89,32 @@ export class ChildUpstream {
     this.#tap = options.tap
     this.#role = options.role ?? 'session'
     if (this.#tap?.active) this.#tap.emit({ type: 'child-spawned', pid: this.child.pid, role: this.#role })
+  }
+
+  // --- a session's own child (SessionBackend)
+
+  request(caller: UpstreamCaller, message: JsonRpcRequest, text?: string, timeoutMs?: number): void {
+    this.upstream.request(caller, message, text, timeoutMs)
+  }
+
+  respond(message: JsonRpcResponse, text?: string): void {
+    this.upstream.respond(message, text)
+  }
+
+  notify(message: JsonRpcNotification, text?: string): void {
+    this.upstream.notify(message, text)
+  }
+
+  get busy(): boolean {
+    return this.upstream.pendingCount > 0
+  }
+
+  fail(reason: UpstreamClosed): void {
+    this.upstream.close(reason)
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid
   }
 
   /** Where messages that belong to no request go (server→client requests, notifications). */

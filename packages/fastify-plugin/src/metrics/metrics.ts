@@ -26,7 +26,7 @@ export function registerMetrics(app: FastifyInstance, context: ProxyContext, opt
   })
   const recorder = new MetricsRecorder(instruments, {
     toolNames: options.toolNames,
-    sessionPid: (session) => (legacy.kind === 'sessions' ? legacy.registry.get(session)?.backend.child.pid : undefined),
+    sessionPid: (session) => (legacy.kind === 'sessions' ? legacy.registry.get(session)?.backend.pid : undefined),
   })
   const unsubscribe = context.tap.subscribe(recorder.record)
   app.addHook('onClose', async () => {

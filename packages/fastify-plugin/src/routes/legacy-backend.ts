@@ -1,6 +1,6 @@
 import type { OutgoingHttpHeaders } from 'node:http'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { Backend, SessionRegistry, SharedChild } from '@proxy/core'
+import type { Backend, SessionRegistry, StatelessMode } from '@proxy/core'
 import { ownerOf } from '../auth/principal.js'
 import type { LegacyLeg } from '../context.js'
 import type { ResolvedOptions } from '../options.js'
@@ -53,8 +53,8 @@ async function sessionTarget(registry: SessionRegistry, options: ResolvedOptions
   return { backend: session, headers: { 'mcp-session-id': session.id } }
 }
 
-/** Stateless mode: every POST stands alone and goes to the one shared child; initialize is answered by it locally. */
-function statelessTarget(shared: SharedChild, request: FastifyRequest, reply: FastifyReply, inbound: Inbound): LegacyTarget | undefined {
+/** Stateless mode: every POST stands alone and goes to the shared children; initialize is answered from their handshake. */
+function statelessTarget(shared: StatelessMode, request: FastifyRequest, reply: FastifyReply, inbound: Inbound): LegacyTarget | undefined {
   const firstId = inbound.requests[0]?.message.id ?? null
   if (!protocolVersionOk(request)) return void replyError(reply, HttpError.BadProtocolVersion, firstId)
   if (inbound.initialize && inbound.batch) return void replyError(reply, HttpError.InitializeInBatch, firstId)

@@ -1,15 +1,12 @@
-import type { Backend, Health, InboundMessage, ServingMode } from '../backend/backend.js'
+import type { Health, ServingMode } from '../backend/backend.js'
 import { ProxyError } from '../errors.js'
 import { ErrorCode, errorResponse } from '../jsonrpc/errors.js'
 import type { JsonRpcId, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../jsonrpc/schemas.js'
 import type { Logger } from '../logger.js'
-import { DEFAULT_BACKLOG_LIMIT, SUPPORTED_PROTOCOL_VERSIONS } from '../session/session.js'
-import { EventStream, type EventStreamOwner } from '../session/event-stream.js'
-import type { StreamSink } from '../session/stream-sink.js'
+import { SUPPORTED_PROTOCOL_VERSIONS } from '../session/session.js'
 import { ChildUpstream, type ChildUpstreamOptions } from '../upstream/child-upstream.js'
 import type { Upstream, UpstreamCaller } from '../upstream/upstream.js'
-import { RelayedRequests } from '../session/relayed-requests.js'
-import { answerRootsList, dropsClientNotification, FORWARD_ROOTS, type RootsPolicy } from '../session/roots-policy.js'
+import type { RootsPolicy } from '../session/roots-policy.js'
 import { trySerialize } from '../jsonrpc/serialize.js'
 
 /** Where the shared child is in its life. */
@@ -30,17 +27,16 @@ export interface SharedChildOptions {
   restart: RestartPolicy
   /** Who the proxy says it is in its own initialize. */
   clientInfo: { name: string; version: string }
-  /** What the child learns about the clients' roots. @default forward */
+  /** With a fixed list, the child is told the client has roots (the proxy answers `roots/list`). @default forward */
   roots?: RootsPolicy
   /** Capabilities the proxy declares in its initialize. @default sampling and elicitation (roots with a fixed list) */
   capabilities?: Record<string, unknown>
-  /**
-   * Where the child's messages that answer no request go (server→client requests, notifications other
-   * than progress). @default relayed to the one streaming call in flight, else refused or dropped
-   */
-  unrouted?: (message: JsonRpcRequest | JsonRpcNotification, text: string, upstream: Upstream) => void
+  /** Where the child's messages that answer no request go (server→client requests, notifications other than progress). */
+  unrouted: (message: JsonRpcRequest | JsonRpcNotification, text: string, upstream: Upstream) => void
   /** Called when the running child ended (before any restart). */
   onEnded?: () => void
+  /** Called each time a child is up (first start and every restart), before it serves anyone. */
+  onUp?: () => void
   /**
    * Initialize the child (a 2025-era server). Off for a 2026-07-28 server, which has no handshake: it is
    * up once it runs. @default true
@@ -56,10 +52,6 @@ const STABLE_AFTER_MS = 10_000
 
 const LATEST = SUPPORTED_PROTOCOL_VERSIONS[SUPPORTED_PROTOCOL_VERSIONS.length - 1]!
 
-// The stream of one stateless POST keeps no events, belongs to no session, and (ending with its answers)
-// never keeps a backlog.
-const NO_SESSION: EventStreamOwner = { store: undefined, backlogLimit: DEFAULT_BACKLOG_LIMIT, streamFinished: () => {}, backlogDropped: () => {}, scope: { era: 'legacy' } }
-
 /** A one-shot caller that turns a single answer into a promise. */
 function answerOf(): { caller: UpstreamCaller; answer: Promise<JsonRpcMessage> } {
   let resolve!: (message: JsonRpcMessage) => void
@@ -72,7 +64,7 @@ function answerOf(): { caller: UpstreamCaller; answer: Promise<JsonRpcMessage> }
  * initializes it once; client `initialize` calls are answered from that handshake. When it exits it is
  * restarted with jittered exponential backoff, and a crash loop is reported.
  */
-export class SharedChild implements Backend, ServingMode {
+export class SharedChild implements ServingMode {
   state: SharedChildState = 'starting'
   /** The InitializeResult of the child's handshake (without the id). */
   initializeResult: Record<string, unknown> | undefined
@@ -82,7 +74,6 @@ export class SharedChild implements Backend, ServingMode {
   #attempt = 0
   #upSince = 0
   #restartTimer: NodeJS.Timeout | undefined
-  #relayed = new RelayedRequests()
   #logger: Logger
 
   constructor(options: SharedChildOptions) {
@@ -104,29 +95,6 @@ export class SharedChild implements Backend, ServingMode {
   /** Spawn and initialize the child. Rejects (MCP_PROXY_INITIALIZE_FAILED) if the first start fails. */
   async start(): Promise<void> {
     await this.#spawnAndInitialize()
-  }
-
-  /** Serve the requests of one POST: `initialize` is answered from the proxy's own handshake, the rest by the child. */
-  serve(requests: InboundMessage<JsonRpcRequest>[], sink: StreamSink): void {
-    const stream = new EventStream('stateless', NO_SESSION, true)
-    stream.attach(sink)
-    for (const { message, text } of requests) {
-      stream.expect(message.id)
-      if (message.method === 'initialize') {
-        const answer = this.initializeAnswer(message.id, (message.params as { protocolVersion?: unknown } | undefined)?.protocolVersion)
-        stream.deliver(answer, JSON.stringify(answer))
-      } else {
-        this.request(stream, message, text)
-      }
-    }
-  }
-
-  /** Forward notifications (cancellations are not: see Upstream) and answers to requests the child relayed. */
-  forward(messages: InboundMessage<JsonRpcNotification | JsonRpcResponse>[]): void {
-    for (const { message, text } of messages) {
-      if ('method' in message) this.#notify(message, text)
-      else this.#respond(message, text)
-    }
   }
 
   /** Send one request; its answer goes to `caller` (an error at once while the child is not up). */
@@ -159,18 +127,6 @@ export class SharedChild implements Backend, ServingMode {
     return { ready: this.state === 'up', report: { mode: 'stateless', child: { state: this.state, pid: this.pid, recentExits: this.recentExits } } }
   }
 
-  #notify(message: JsonRpcNotification, text?: string): void {
-    if (message.method === 'notifications/initialized') return // the proxy sent its own
-    if (dropsClientNotification(this.#options.roots ?? FORWARD_ROOTS, message.method)) return
-    this.#current?.upstream.notify(message, text)
-  }
-
-  // A client's answer to a request the child sent (it came on that client's POST stream).
-  #respond(message: JsonRpcResponse, text?: string): void {
-    if (this.#relayed.take(message.id)) this.#current?.upstream.respond(message, text)
-    else this.#logger.debug({ id: message.id }, 'client answered a request it was not sent; dropped')
-  }
-
   /** Answer a client's `initialize` from the shared handshake, at a revision the client knows. */
   initializeAnswer(id: JsonRpcId, requestedVersion: unknown): JsonRpcMessage {
     const result = { ...this.initializeResult }
@@ -193,8 +149,8 @@ export class SharedChild implements Backend, ServingMode {
   async #spawnAndInitialize(): Promise<void> {
     const backend = new ChildUpstream({ ...this.#options.child, shared: true, role: this.#options.role ?? 'shared' })
     this.#current = backend
-    const unrouted = this.#options.unrouted
-    backend.setUnroutedHandler((message, text) => (unrouted ? unrouted(message, text, backend.upstream) : this.#unrouted(backend, message, text)))
+    const { unrouted } = this.#options
+    backend.setUnroutedHandler((message, text) => unrouted(message, text, backend.upstream))
     this.#logger.info({ childPid: backend.child.pid, role: this.#options.role ?? 'shared' }, 'MCP server started')
     backend.onClosed(() => {
       if (this.#current !== backend) return
@@ -227,8 +183,14 @@ export class SharedChild implements Backend, ServingMode {
     }
     this.initializeResult = result
     backend.upstream.notify({ jsonrpc: '2.0', method: 'notifications/initialized' })
-    if (this.state !== 'stopped') this.state = 'up'
+    this.#up()
+  }
+
+  #up(): void {
+    if (this.state === 'stopped') return
+    this.state = 'up'
     this.#upSince = Date.now()
+    this.#options.onUp?.()
   }
 
   async #upWithoutHandshake(backend: ChildUpstream): Promise<void> {
@@ -237,30 +199,7 @@ export class SharedChild implements Backend, ServingMode {
     } catch (error) {
       throw new ProxyError('MCP_PROXY_INITIALIZE_FAILED', `The MCP server could not be started: ${(error as Error).message}`, { cause: error })
     }
-    if (this.state !== 'stopped') this.state = 'up'
-    this.#upSince = Date.now()
-  }
-
-  // A message that belongs to no request goes to the stream of the one call in flight, if there is exactly
-  // one and it can carry it (the child's message is almost surely about that call; the client answers a
-  // request with a POST that is forwarded as is: the child's ids are unique, it is the only child).
-  // Otherwise nobody can answer: a request gets an error back, so the child never waits; a notification is dropped.
-  #unrouted(backend: ChildUpstream, message: JsonRpcRequest | JsonRpcNotification, text: string): void {
-    if ('id' in message && message.method === 'roots/list') {
-      const answer = answerRootsList(this.#options.roots ?? FORWARD_ROOTS, message.id)
-      if (answer) return backend.upstream.respond(answer)
-    }
-    const caller = backend.upstream.soleCaller()
-    if (caller?.streaming) {
-      if ('id' in message) this.#relayed.add(message.id)
-      return caller.deliver(message, text)
-    }
-    if ('id' in message) {
-      const reason = caller ? 'the calling client reads a JSON answer, not a stream' : 'no single call in flight to relay it to'
-      backend.upstream.respond(errorResponse(message.id, ErrorCode.MethodNotFound, `${message.method} cannot reach a client in stateless mode: ${reason}`))
-      return
-    }
-    this.#logger.debug({ method: message.method }, 'notification from the MCP server dropped (stateless mode)')
+    this.#up()
   }
 
   #capabilities(): Record<string, unknown> {

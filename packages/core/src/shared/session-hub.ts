@@ -1,0 +1,117 @@
+import type { JsonRpcMessage, JsonRpcNotification } from '../jsonrpc/schemas.js'
+import type { Logger } from '../logger.js'
+import { LOG_LEVELS, wantsLog } from '../modern/modern-call.js'
+import type { PooledChild } from './lease-pool.js'
+import type { SharedChildren } from './shared-children.js'
+
+/** What the hub hands a session's notifications to. */
+export interface HubMember {
+  /** The log level the session set (an index of LOG_LEVELS), or undefined: everything the server sends. */
+  readonly logLevel: number | undefined
+  /** A notification of the server for this session's client (to its standalone stream). */
+  notifyClient(message: JsonRpcNotification, text: string): void
+}
+
+/**
+ * What the sessions of shared mode set on the children they share, kept per session by the proxy: the
+ * log level (the children log at the most verbose level any session asked for; each session gets only
+ * what its own level admits) and resource subscriptions (the primary child is subscribed to a URI while
+ * any session is; an update goes only to the sessions subscribed to it). Other notifications of the
+ * children (list changes) go to every session.
+ */
+export class SessionHub {
+  #members = new Set<HubMember>()
+  #subscriptions = new Map<string, Set<HubMember>>()
+  #childLevel: number | undefined
+  #children: SharedChildren | undefined
+  #logger: Logger
+
+  constructor(logger: Logger) {
+    this.#logger = logger
+  }
+
+  /** The children the hub sets levels and subscriptions on (they publish to the hub, so they come second). */
+  bind(children: SharedChildren): void {
+    this.#children = children
+  }
+
+  get members(): number {
+    return this.#members.size
+  }
+
+  join(member: HubMember): void {
+    this.#members.add(member)
+  }
+
+  /** The session ended: its subscriptions end with it (the child's too, if it was the last subscriber). */
+  leave(member: HubMember): void {
+    if (!this.#members.delete(member)) return
+    for (const [uri, subscribers] of this.#subscriptions) if (subscribers.has(member)) this.unsubscribe(member, uri)
+    this.levelChanged()
+  }
+
+  /** A notification of a child that no call is about: to every session it concerns. */
+  publish(message: JsonRpcNotification, text: string): void {
+    const params = message.params as { level?: unknown; uri?: unknown } | undefined
+    if (message.method === 'notifications/message') {
+      for (const member of this.#members) if (member.logLevel === undefined || wantsLog(member.logLevel, params?.level)) member.notifyClient(message, text)
+      return
+    }
+    if (message.method === 'notifications/resources/updated') {
+      const subscribers = typeof params?.uri === 'string' ? this.#subscriptions.get(params.uri) : undefined
+      for (const member of subscribers ?? []) member.notifyClient(message, text)
+      return
+    }
+    for (const member of this.#members) member.notifyClient(message, text)
+  }
+
+  /** A session's level changed (or it left): the children follow the most verbose level asked for. */
+  levelChanged(): void {
+    let lowest: number | undefined
+    for (const { logLevel } of this.#members) if (logLevel !== undefined && (lowest === undefined || logLevel < lowest)) lowest = logLevel
+    if (lowest === undefined || lowest === this.#childLevel) return
+    this.#childLevel = lowest
+    for (const pooled of this.#children?.children ?? []) this.#setLevel(pooled)
+  }
+
+  /** Subscribe a session to `uri`: the first subscriber subscribes the primary child. Resolves with an error answer, or undefined. */
+  async subscribe(member: HubMember, uri: string): Promise<JsonRpcMessage | undefined> {
+    const subscribers = this.#subscriptions.get(uri)
+    if (subscribers) {
+      subscribers.add(member)
+      return undefined
+    }
+    const answer = await this.#ask(this.#children?.primary, 'resources/subscribe', { uri })
+    if (answer && 'error' in answer) return answer
+    if (!this.#members.has(member)) return undefined // it left meanwhile
+    const now = this.#subscriptions.get(uri) ?? new Set()
+    now.add(member)
+    this.#subscriptions.set(uri, now)
+    return undefined
+  }
+
+  unsubscribe(member: HubMember, uri: string): void {
+    const subscribers = this.#subscriptions.get(uri)
+    if (!subscribers?.delete(member) || subscribers.size > 0) return
+    this.#subscriptions.delete(uri)
+    void this.#ask(this.#children?.primary, 'resources/unsubscribe', { uri })
+  }
+
+  /** A child is up: it gets the level in force, and the primary every subscription (a restarted one has none). */
+  childUp(pooled: PooledChild, primary: boolean): void {
+    if (this.#childLevel !== undefined) this.#setLevel(pooled)
+    if (primary) for (const uri of this.#subscriptions.keys()) void this.#ask(pooled, 'resources/subscribe', { uri })
+  }
+
+  #setLevel(pooled: PooledChild): void {
+    if (this.#childLevel === undefined || pooled.child.state !== 'up') return
+    void this.#ask(pooled, 'logging/setLevel', { level: LOG_LEVELS[this.#childLevel]! })
+  }
+
+  async #ask(pooled: PooledChild | undefined, method: string, params: Record<string, unknown>): Promise<JsonRpcMessage | undefined> {
+    if (!pooled || !this.#children) return undefined
+    const answer = await this.#children.ask(pooled, method, params)
+    if ('error' in answer) this.#logger.debug({ method, error: answer.error.message }, 'the MCP server refused a request the proxy made for its sessions')
+    return answer
+  }
+}
