@@ -73,6 +73,8 @@ function summary(cell, r) {
   if (r.failed) return `FAILED: ${r.firstError}`
   const faults = r.errors || r.wrong ? `  errors ${r.errors} wrong ${r.wrong}${r.firstError ? ` (${r.firstError.split('\n')[0].slice(0, 120)})` : ''}` : ''
   if (cell.family === 'sessions') return `${r.sessions} sessions, init p50 ${r.initP50Ms.toFixed(2)} ms, first result p50 ${r.firstP50Ms.toFixed(2)} ms${faults}`
+  if (cell.family === 'burst') return `${r.sessions} sessions at once, all ready in ${r.burstMs.toFixed(1)} ms${faults}`
+  if (cell.family === 'idle') return `${r.sessions} idle sessions, ${(r.rssTree / 2 ** 20).toFixed(1)} MiB RSS (tree), ${r.sessionsPerGiB.toFixed(0)} sessions/GiB${faults}`
   return `${r.reqPerSec.toFixed(0)} req/s, p50 ${r.p50Ms.toFixed(3)} ms, p99 ${r.p99Ms.toFixed(3)} ms, ${r.cpuUsPerReq.tree.toFixed(0)} µs CPU/req${faults}`
 }
 

@@ -69,6 +69,10 @@ class RecordedAnswer implements ModernAnswer {
 class FakeChild {
   static #pids = 1000
   state = 'up'
+  /** Like SharedChild.serving: up (a fake child never ends on its own). */
+  get serving(): boolean {
+    return this.state === 'up'
+  }
   readonly pid = FakeChild.#pids++
   /** Requests sent to the child, with who sent them. */
   requests: Array<{ caller: UpstreamCaller; message: JsonRpcRequest }> = []

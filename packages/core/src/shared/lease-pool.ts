@@ -26,7 +26,7 @@ export class PooledChild {
    */
   sharers = 0
   idleSince = Date.now()
-  /** When the child last sent a message that answers no request (an ask, a log, a notification). */
+  /** When the child last showed it still works on a call (its quarantine lasts until it is quiet). */
   lastHeard = 0
 
   /** `make` builds the child, knowing the PooledChild it belongs to (its messages name their child). */
@@ -162,7 +162,7 @@ export class LeasePool {
   }
 
   #fits(pooled: PooledChild, holder: LeaseHolder | undefined): boolean {
-    return pooled.holder === undefined && pooled.child.state === 'up' && (holder === undefined || pooled.sharers === 0)
+    return pooled.holder === undefined && pooled.child.serving && (holder === undefined || pooled.sharers === 0)
   }
 
   // Wait in the queue until a child is released, the wait times out, or the caller gives up (its client left).
@@ -195,9 +195,9 @@ export class LeasePool {
   }
 
   /**
-   * Give the child back after its holder's call was cancelled: the child may still work on that call, so
-   * it is held in quarantine (its asks refused) until it has been quiet a while; one other than the
-   * primary that keeps talking is stopped instead.
+   * Give the child back after its holder's call was cancelled (or timed out): the child may still work on
+   * that call, so it is held in quarantine (its asks refused) until it has asked nothing for a while; one
+   * other than the primary that keeps asking is stopped instead, the primary released anyway.
    */
   releaseAfterCancel(pooled: PooledChild): void {
     pooled.holder = QUARANTINE
@@ -206,8 +206,12 @@ export class LeasePool {
       if (pooled.holder !== QUARANTINE) return
       const now = Date.now()
       if (now - pooled.lastHeard >= SETTLE_MS) return this.release(pooled)
-      if (now - since >= MAX_QUARANTINE_MS && pooled !== this.#options.primary) {
-        this.#options.logger.warn({ childPid: pooled.child.pid }, 'an MCP server kept talking after its call was cancelled; stopped instead of reused')
+      if (now - since >= MAX_QUARANTINE_MS) {
+        if (pooled === this.#options.primary) {
+          this.#options.logger.warn({ childPid: pooled.child.pid }, 'the MCP server kept asking after its call was cancelled; released anyway (it is the primary)')
+          return this.release(pooled)
+        }
+        this.#options.logger.warn({ childPid: pooled.child.pid }, 'an MCP server kept asking after its call was cancelled; stopped instead of reused')
         return this.forget(pooled)
       }
       setTimeout(check, SETTLE_MS).unref()
@@ -255,6 +259,24 @@ export class LeasePool {
     if (index === -1 || pooled === this.#options.primary) return
     this.#children.splice(index, 1)
     void pooled.child.close()
+    this.#growForWaiters()
+  }
+
+  // A child left while calls wait: one takes its place for them (a newcomer must not get it first).
+  #growForWaiters(): void {
+    if (this.#closed || this.#queue.length === 0 || this.size >= this.#options.maxChildren) return
+    this.#spawning++
+    this.#options
+      .spawn()
+      .then(
+        (spawned) => {
+          if (this.#closed) return void spawned.child.close()
+          this.#children.push(spawned)
+          this.#handOn(spawned)
+        },
+        (error: unknown) => this.#options.logger.warn({ err: error }, 'an MCP server for the waiting calls could not be started; they wait for a child'),
+      )
+      .finally(() => this.#spawning--)
   }
 
   #reapIdle(): void {

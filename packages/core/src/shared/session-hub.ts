@@ -21,7 +21,12 @@ export interface HubMember {
  */
 export class SessionHub {
   #members = new Set<HubMember>()
+  /** The sessions subscribed to each URI (an update goes to them). */
   #subscriptions = new Map<string, Set<HubMember>>()
+  /** URIs the primary child is subscribed to. */
+  #childSubscribed = new Set<string>()
+  /** First subscriptions on their way to the child. */
+  #pending = new Map<string, Promise<JsonRpcMessage | undefined>>()
   #childLevel: number | undefined
   #children: SharedChildren | undefined
   #logger: Logger
@@ -74,33 +79,55 @@ export class SessionHub {
     for (const pooled of this.#children?.children ?? []) this.#setLevel(pooled)
   }
 
-  /** Subscribe a session to `uri`: the first subscriber subscribes the primary child. Resolves with an error answer, or undefined. */
+  /**
+   * Subscribe a session to `uri`; the first subscriber subscribes the primary child (later ones, even
+   * while that is on its way, share its answer). Resolves with the child's refusal, or undefined.
+   */
   async subscribe(member: HubMember, uri: string): Promise<JsonRpcMessage | undefined> {
-    const subscribers = this.#subscriptions.get(uri)
-    if (subscribers) {
-      subscribers.add(member)
-      return undefined
+    const wanting = this.#subscriptions.get(uri) ?? new Set()
+    wanting.add(member)
+    this.#subscriptions.set(uri, wanting)
+    if (this.#childSubscribed.has(uri)) return undefined
+    let pending = this.#pending.get(uri)
+    if (!pending) {
+      pending = this.#ask(this.#children?.primary, 'resources/subscribe', { uri })
+      this.#pending.set(uri, pending)
+      void pending.then((answer) => this.#subscribed(uri, answer))
     }
-    const answer = await this.#ask(this.#children?.primary, 'resources/subscribe', { uri })
-    if (answer && 'error' in answer) return answer
-    if (!this.#members.has(member)) return undefined // it left meanwhile
-    const now = this.#subscriptions.get(uri) ?? new Set()
-    now.add(member)
-    this.#subscriptions.set(uri, now)
-    return undefined
+    const answer = await pending
+    if (!answer || !('error' in answer)) return undefined
+    const refused = this.#subscriptions.get(uri)
+    refused?.delete(member)
+    if (refused?.size === 0) this.#subscriptions.delete(uri)
+    return answer
+  }
+
+  // The child answered the first subscription to `uri`: it is subscribed, unless every session let go meanwhile.
+  #subscribed(uri: string, answer: JsonRpcMessage | undefined): void {
+    this.#pending.delete(uri)
+    if (answer && 'error' in answer) return // each waiting subscriber takes itself off (subscribe)
+    this.#childSubscribed.add(uri)
+    if (!this.#subscriptions.get(uri)?.size) this.#unsubscribeChild(uri)
   }
 
   unsubscribe(member: HubMember, uri: string): void {
     const subscribers = this.#subscriptions.get(uri)
     if (!subscribers?.delete(member) || subscribers.size > 0) return
     this.#subscriptions.delete(uri)
+    // One still on its way is undone when the child answers it (#subscribed).
+    if (this.#childSubscribed.has(uri)) this.#unsubscribeChild(uri)
+  }
+
+  #unsubscribeChild(uri: string): void {
+    this.#subscriptions.delete(uri)
+    this.#childSubscribed.delete(uri)
     void this.#ask(this.#children?.primary, 'resources/unsubscribe', { uri })
   }
 
   /** A child is up: it gets the level in force, and the primary every subscription (a restarted one has none). */
   childUp(pooled: PooledChild, primary: boolean): void {
     if (this.#childLevel !== undefined) this.#setLevel(pooled)
-    if (primary) for (const uri of this.#subscriptions.keys()) void this.#ask(pooled, 'resources/subscribe', { uri })
+    if (primary) for (const uri of this.#childSubscribed) void this.#ask(pooled, 'resources/subscribe', { uri })
   }
 
   #setLevel(pooled: PooledChild): void {

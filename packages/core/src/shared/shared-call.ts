@@ -45,6 +45,8 @@ export class SharedCall implements UpstreamCaller, LeaseHolder {
   readonly asks = new Set<string>()
   #phase: Phase = 'waiting'
   #host: CallHost
+  /** Aborted when the call ends while it waits for a child: it leaves the queue. */
+  readonly #waiting = new AbortController()
 
   constructor(caller: UpstreamCaller, request: JsonRpcRequest, hold: Hold, client: CallClient, host: CallHost) {
     this.caller = caller
@@ -67,6 +69,11 @@ export class SharedCall implements UpstreamCaller, LeaseHolder {
     return this.#phase === 'done'
   }
 
+  /** Aborted if the call ends before it has a child. */
+  get signal(): AbortSignal {
+    return this.#waiting.signal
+  }
+
   /** It has its child: the request is on its way. */
   running(pooled: PooledChild): void {
     this.pooled = pooled
@@ -77,7 +84,8 @@ export class SharedCall implements UpstreamCaller, LeaseHolder {
 
   deliver(message: JsonRpcMessage, text: string): void {
     if (this.#phase === 'done') return
-    if (!('method' in message)) this.#end(false)
+    // A timeout is the proxy's cancellation: the child may still be at work on the call.
+    if (!('method' in message)) this.#end('error' in message && message.error.code === ErrorCode.RequestTimeout)
     this.caller.deliver(message, text)
   }
 
@@ -110,7 +118,7 @@ export class SharedCall implements UpstreamCaller, LeaseHolder {
   #end(cancelled: boolean): void {
     const wasWaiting = this.#phase === 'waiting'
     this.#phase = 'done'
-    // A call that never got its child gives nothing back now; the host does when the child comes.
-    if (!wasWaiting) this.#host.end(this, cancelled)
+    if (wasWaiting) this.#waiting.abort()
+    else this.#host.end(this, cancelled)
   }
 }

@@ -81,6 +81,14 @@ export class SharedChild implements ServingMode {
     this.#logger = options.logger
   }
 
+  /**
+   * Up, and its child has not ended: a request sent now reaches it. (While a crashed child's calls are
+   * answered the state is still `up`; the restart follows.)
+   */
+  get serving(): boolean {
+    return this.state === 'up' && this.#current !== undefined && !this.#current.upstream.closed
+  }
+
   /** Process id of the running child, if any. */
   get pid(): number | undefined {
     const child = this.#current?.child

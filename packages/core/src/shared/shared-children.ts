@@ -1,6 +1,7 @@
 import type { Health, ServingMode } from '../backend/backend.js'
 import { ErrorCode, errorResponse } from '../jsonrpc/errors.js'
 import type { JsonRpcId, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../jsonrpc/schemas.js'
+import { randomUUID } from 'node:crypto'
 import { trySerialize } from '../jsonrpc/serialize.js'
 import type { Logger } from '../logger.js'
 import { answerRootsList, type RootsPolicy } from '../session/roots-policy.js'
@@ -10,8 +11,12 @@ import type { Upstream, UpstreamCaller } from '../upstream/upstream.js'
 import { LeasePool, PooledChild } from './lease-pool.js'
 import { SharedCall, type CallClient, type CallHost, type Hold } from './shared-call.js'
 
-/** Requests whose handler may ask the client mid-call (sampling, elicitation): they hold their child alone. */
-export const ASKING_METHODS: ReadonlySet<string> = new Set(['tools/call', 'prompts/get', 'resources/read', 'completion/complete'])
+/**
+ * Requests that cannot make the child ask its client: they run on any child, held or not. Every other
+ * request (tools/call, prompts/get, resources/read, completion/complete, a method of the server's own)
+ * may ask mid-call, so it holds its child alone when its client can be asked, and shares it otherwise.
+ */
+export const NON_ASKING_METHODS: ReadonlySet<string> = new Set(['ping', 'tools/list', 'prompts/list', 'resources/list', 'resources/templates/list'])
 
 /** The child told its roots are refused: a shared child's roots cannot be one client's. */
 const NO_ROOTS: RootsPolicy = { mode: 'deny' }
@@ -50,8 +55,8 @@ interface RelayedAsk {
 const MAX_ASKS = 1024
 
 /**
- * Pre-initialized children shared by many clients. A request that cannot ask its client goes to any
- * child that is up; one that may ask (ASKING_METHODS) holds a child alone when its client can be asked,
+ * Pre-initialized children shared by many clients. A request that cannot ask its client
+ * (NON_ASKING_METHODS) goes to a child that is up; one that may ask holds a child alone when its client can be asked,
  * so the child's requests meanwhile are that client's, and otherwise runs beside others on a child no
  * one holds (its asks are refused). The pool grows on demand up to `maxChildren`; extras idle out.
  * The children's asks are relayed under ids of the proxy's own, which the clients answer.
@@ -61,7 +66,6 @@ export class SharedChildren implements ServingMode, CallHost {
   #pool: LeasePool
   #options: SharedChildrenOptions
   #asks = new Map<string, RelayedAsk>()
-  #askSeq = 0
   #logger: Logger
 
   constructor(options: SharedChildrenOptions) {
@@ -124,19 +128,19 @@ export class SharedChildren implements ServingMode, CallHost {
    * Returns the call (to cancel or fail it later); its answer comes through `caller` exactly once.
    */
   call(caller: UpstreamCaller, message: JsonRpcRequest, text: string | undefined, client: CallClient, timeoutMs?: number): SharedCall {
-    const hold: Hold = !ASKING_METHODS.has(message.method) ? 'none' : client.askable ? 'alone' : 'shared'
+    const hold: Hold = NON_ASKING_METHODS.has(message.method) ? 'none' : client.askable ? 'alone' : 'shared'
     const call = new SharedCall(caller, message, hold, client, this)
     if (hold === 'none') {
       const pooled = this.#anyUp()
       if (!pooled) {
-        call.fail(`The MCP server is ${this.primary.child.state}; retry shortly`)
+        call.fail(`The MCP server is ${this.primary.child.state === 'up' ? 'restarting' : this.primary.child.state}; retry shortly`)
         return call
       }
       call.running(pooled)
       pooled.child.request(call, message, text, timeoutMs)
       return call
     }
-    const taking = hold === 'alone' ? this.#pool.acquire(call) : this.#pool.share()
+    const taking = hold === 'alone' ? this.#pool.acquire(call, call.signal) : this.#pool.share(call.signal)
     void taking.then((pooled) => {
       if (!pooled) return call.fail(`Every MCP server (${this.#options.maxChildren}) is busy with calls of other clients; retry shortly`)
       call.running(pooled)
@@ -153,7 +157,7 @@ export class SharedChildren implements ServingMode, CallHost {
     if (!ask) return false
     this.#asks.delete(message.id as string)
     ask.call.asks.delete(message.id as string)
-    if (ask.pooled.child.state === 'up') ask.pooled.child.answerChild({ ...message, id: ask.childId })
+    if (ask.pooled.child.serving) ask.pooled.child.answerChild({ ...message, id: ask.childId })
     return true
   }
 
@@ -180,10 +184,10 @@ export class SharedChildren implements ServingMode, CallHost {
     else this.#pool.release(pooled)
   }
 
-  // A child that is up for a request that cannot ask: the primary, else any other.
+  // A child for a request that cannot ask: the primary (never reaped), else any other serving one.
   #anyUp(): PooledChild | undefined {
-    if (this.primary.child.state === 'up') return this.primary
-    return this.children.find((pooled) => pooled.child.state === 'up')
+    if (this.primary.child.serving) return this.primary
+    return this.children.find((pooled) => pooled.child.serving)
   }
 
   #pooledChild(role: string, onEnded: () => void): PooledChild {
@@ -213,10 +217,14 @@ export class SharedChildren implements ServingMode, CallHost {
   // logs and cancellations are that call's; otherwise a request is answered by the proxy (nobody can be
   // asked) and a notification is published to whoever it concerns.
   #unrouted(pooled: PooledChild, message: JsonRpcRequest | JsonRpcNotification, text: string, upstream: Upstream): void {
-    pooled.lastHeard = Date.now()
     const holder = pooled.holder instanceof SharedCall ? pooled.holder : undefined
-    if ('id' in message) return this.#childRequest(pooled, holder, message, upstream)
-    if (holder && message.method === 'notifications/cancelled') return this.#withdrawn(holder, message)
+    if ('id' in message) {
+      // Only an ask keeps a quarantine going: list changes and others' logs say nothing about a cancelled call.
+      pooled.lastHeard = Date.now()
+      return this.#childRequest(pooled, holder, message, upstream)
+    }
+    // The child withdrew an ask of its own: only a holder's client was asked anything.
+    if (message.method === 'notifications/cancelled') return holder ? this.#withdrawn(holder, message) : undefined
     if (holder && message.method === 'notifications/message') return holder.client.relay(message, text, holder)
     this.#options.publish(message, text)
   }
@@ -229,18 +237,23 @@ export class SharedChildren implements ServingMode, CallHost {
       this.#logger.debug({ method: message.method }, `MCP server request refused: ${why}`)
       return upstream.respond(errorResponse(message.id, ErrorCode.MethodNotFound, `${message.method} cannot reach a client: ${why}`))
     }
-    const id = `mcp-proxy:ask${++this.#askSeq}`
-    this.#asks.set(id, { pooled, childId: message.id, call: holder })
-    holder.asks.add(id)
-    if (this.#asks.size > MAX_ASKS) {
-      const oldest = this.#asks.keys().next().value as string
-      this.#asks.get(oldest)?.call.asks.delete(oldest)
-      this.#asks.delete(oldest)
-    }
+    // Unguessable: in stateless mode any POST may carry an answer, and only the client asked knows the id.
+    const id = `mcp-proxy:ask:${randomUUID()}`
     const relayed = { ...message, id }
     const text = trySerialize(relayed)
     if (text === undefined) return upstream.respond(errorResponse(message.id, ErrorCode.InvalidRequest, 'The proxy could not forward this request: it is nested too deeply'))
+    this.#asks.set(id, { pooled, childId: message.id, call: holder })
+    holder.asks.add(id)
+    if (this.#asks.size > MAX_ASKS) this.#dropOldestAsk()
     holder.client.relay(relayed, text, holder)
+  }
+
+  // Too many asks wait for their clients: the oldest is given up, and its child told so (it never waits for nothing).
+  #dropOldestAsk(): void {
+    const [id, ask] = this.#asks.entries().next().value as [string, RelayedAsk]
+    this.#asks.delete(id)
+    ask.call.asks.delete(id)
+    if (ask.pooled.child.serving) ask.pooled.child.answerChild(errorResponse(ask.childId, ErrorCode.InternalError, 'The proxy gave up waiting for the client to answer'))
   }
 
   // The child gave up one of its own asks: the client is told under the id it knows.

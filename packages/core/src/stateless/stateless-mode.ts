@@ -1,4 +1,5 @@
 import type { Backend, Health, InboundMessage, ServingMode } from '../backend/backend.js'
+import { ErrorCode, errorResponse } from '../jsonrpc/errors.js'
 import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../jsonrpc/schemas.js'
 import type { Logger } from '../logger.js'
 import { DEFAULT_BACKLOG_LIMIT } from '../session/session.js'
@@ -75,13 +76,12 @@ export class StatelessMode implements Backend, ServingMode {
     for (const { message, text } of requests) {
       stream.expect(message.id)
       if (message.method === 'initialize') {
-        const answer = this.children.initializeAnswer(message.id, (message.params as { protocolVersion?: unknown } | undefined)?.protocolVersion)
-        if (answer) {
-          stream.deliver(answer, JSON.stringify(answer))
-          continue
-        }
+        const params = message.params as { protocolVersion?: unknown } | undefined
+        const answer = this.children.initializeAnswer(message.id, params?.protocolVersion) ?? errorResponse(message.id, ErrorCode.InternalError, `The MCP server is ${this.state}; retry shortly`)
+        stream.deliver(answer, JSON.stringify(answer))
+      } else {
+        this.children.call(stream, message, text, client)
       }
-      this.children.call(stream, message, text, client)
     }
   }
 
