@@ -9,7 +9,7 @@ const MiB = 1024 * 1024
 /** Cells measured as a closed loop (req/s, latency); the others open sessions. */
 const LOOP_FAMILIES = new Set(['echo', 'payload'])
 /** Systems every load cell is compared with (same cell, same client). */
-const REFERENCES = { vsMcpProxy: 'mcp-proxy', ofDirect: 'direct', ofChildless: 'childless', vsStateless: 'ours-stateless' }
+const REFERENCES = { vsMcpProxy: 'mcp-proxy', ofDirect: 'direct', ofChildless: 'childless', ofFloor: 'stdio-floor', vsStateless: 'ours-stateless' }
 
 /** Add `ratios` (req/s of this system / req/s of the reference) to every load cell. */
 export function addRatios(results) {
@@ -84,9 +84,10 @@ function loadTable(results) {
             ratio(c.ratios?.vsMcpProxy),
             ratio(c.ratios?.ofDirect),
             ratio(c.ratios?.ofChildless),
+            ratio(c.ratios?.ofFloor),
           ],
     )
-  return table(['cell', 'system', 'sess×flight', 'req/s', 'MiB/s', ...LOOP_HEADER, '× mcp-proxy', 'of direct', 'of childless'], rows)
+  return table(['cell', 'system', 'sess×flight', 'req/s', 'MiB/s', ...LOOP_HEADER, '× mcp-proxy', 'of direct', 'of childless', 'of stdio floor'], rows)
 }
 
 /** The modern cells: 2026-07-28 echo next to ours-stateless's 2025 stateless echo. */

@@ -173,6 +173,19 @@ export const SYSTEMS = [
         args: (port) => [join(BENCH_DIR, 'childless-server.mjs'), '--port', String(port)],
       }),
   },
+  {
+    id: 'stdio-floor',
+    label: 'bare node:http per-session relay (floor of any stdio proxy)',
+    group: 'limit',
+    unavailable: () => null,
+    start: () =>
+      startHttp({
+        kind: 'stream',
+        healthPath: '/ping',
+        mcpPath: '/mcp',
+        args: (port) => [join(BENCH_DIR, 'floor-proxy.mjs'), '--port', String(port), '--', NODE, FIXTURE],
+      }),
+  },
   // Per-session modes keep a pool of children started ahead, sized to the 50-session burst of the
   // sessions cells (--warm-children): a new session then takes a running child instead of spawning one.
   ours('ours-stream', 'this proxy, Streamable HTTP per-session', ['--server', 'stream', '--warm-children', '50'], 'stream'),

@@ -26,6 +26,8 @@ const TARGETS = [
   { name: 'light, 1 in flight: p50 <= 0.2 ms', value: cellValue('light-echo-f1', (c) => c.p50Ms), op: '<=', limit: 0.2 },
   { name: 'SDK, K=1: req/s >= 3x mcp-proxy', value: cellValue('sdk-echo-k1', (c) => c.reqPerSec), op: '>=', reference: 'mcp-proxy', factor: 3 },
   { name: 'SDK, K=8: req/s >= 85% of childless', value: cellValue('sdk-echo-k8', (c) => c.reqPerSec), op: '>=', reference: 'childless', factor: 0.85 },
+  { name: 'SDK, K=8: req/s >= 85% of the stdio floor', value: cellValue('sdk-echo-k8', (c) => c.reqPerSec), op: '>=', reference: 'stdio-floor', factor: 0.85 },
+  { name: 'light, 1 in flight: p50 <= 1.5x the stdio floor', value: cellValue('light-echo-f1', (c) => c.p50Ms), op: '<=', reference: 'stdio-floor', factor: 1.5 },
   { name: 'light, 1 in flight: p50 <= 1.5x childless', value: cellValue('light-echo-f1', (c) => c.p50Ms), op: '<=', reference: 'childless', factor: 1.5 },
   { name: 'SDK, K=8: CPU us/req (proxy process) <= 1/4 mcp-proxy', value: cellValue('sdk-echo-k8', (c) => c.cpuUsPerReq.proxy), op: '<=', reference: 'mcp-proxy', factor: 0.25 },
   { name: 'light, 8 in flight: CPU us/req (proxy process) <= 1/4 mcp-proxy', value: cellValue('light-echo-f8', (c) => c.cpuUsPerReq.proxy), op: '<=', reference: 'mcp-proxy', factor: 0.25 },

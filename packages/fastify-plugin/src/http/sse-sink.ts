@@ -49,7 +49,8 @@ export class SseSink implements StreamSink {
   #connection: Connection
   #started = false
   #wrote = false
-  #corked = false
+  /** What was written this tick and has not left yet: it leaves in one write next tick, or with `end`. */
+  #tick: string[] = []
   #priming: string | undefined
   #timer: NodeJS.Timeout | undefined
   /** The largest event written since the queue last drained (a client reading at a normal pace still has it queued). */
@@ -58,8 +59,6 @@ export class SseSink implements StreamSink {
   #drainedAt = Date.now()
   /** Events written since the queue last drained (what a client cut off for being slow had not read). */
   #queuedEvents = 0
-  /** Bytes written this tick, reported to the tap when the writes leave (only while it listens). */
-  #tickBytes = 0
   /** The tap heard this stream open, so it hears it close. */
   #announced = false
   /** `get`: a standing stream (Streamable HTTP GET, legacy SSE); `post`: the answer to a POST. */
@@ -115,36 +114,32 @@ export class SseSink implements StreamSink {
     }
   }
 
-  // Writes of one tick leave together (one syscall for head, events and end): cork now, uncork next tick.
+  // Writes of one tick leave together (one syscall for head, events and end): kept here, written next tick
+  // or by end(). The sink buffers them itself rather than corking the response: on Node >= 22 a response
+  // ended while corked drops what the cork held, and uncorking first costs the end its own syscall.
   #write(chunk: string): void {
-    const res = this.#res
-    if (!this.#corked) {
-      this.#corked = true
-      res.cork()
-      process.nextTick(this.#uncork)
-    }
+    if (this.#tick.length === 0) process.nextTick(this.#flush)
     this.#wrote = true
-    const counting = this.#options.tap?.active === true
     if (this.#priming) {
-      res.write(this.#priming)
-      if (counting) this.#tickBytes += Buffer.byteLength(this.#priming)
+      this.#tick.push(this.#priming)
       this.#priming = undefined
     }
-    if (chunk !== '') {
-      res.write(chunk)
-      if (counting) this.#tickBytes += Buffer.byteLength(chunk)
-    }
+    if (chunk !== '') this.#tick.push(chunk)
   }
 
-  #uncork = (): void => {
-    // end() may have uncorked already; the uncork scheduled for the tick then has nothing to do.
-    if (!this.#corked) return
-    this.#corked = false
-    this.#res.uncork()
-    if (this.#tickBytes > 0) {
-      this.#options.tap?.emit({ type: 'bytes', direction: 'out', bytes: this.#tickBytes })
-      this.#tickBytes = 0
-    }
+  /** What this tick wrote, as one string (and counted for the tap); empty once taken. */
+  #take(): string {
+    const tick = this.#tick
+    if (tick.length === 0) return ''
+    this.#tick = []
+    const data = tick.length === 1 ? tick[0]! : tick.join('')
+    if (this.#options.tap?.active) this.#options.tap.emit({ type: 'bytes', direction: 'out', bytes: Buffer.byteLength(data) })
+    return data
+  }
+
+  #flush = (): void => {
+    const data = this.#take()
+    if (data !== '' && this.#connection.open) this.#res.write(data)
   }
 
   /**
@@ -152,7 +147,7 @@ export class SseSink implements StreamSink {
    * and does not open another while it waits).
    */
   flushHead(): void {
-    if (!this.#started || this.#wrote || this.#corked || !this.#connection.open) return
+    if (!this.#started || this.#wrote || this.#tick.length > 0 || !this.#connection.open) return
     this.#res.flushHeaders()
     this.#wrote = true
   }
@@ -172,7 +167,7 @@ export class SseSink implements StreamSink {
     const res = this.#res
     // Counted also within a tick's burst of writes (corked). What a client missed (backlog, replay) is
     // bounded where it is kept and leaves in one burst; the bound is for live events on a slow client.
-    if (!replay && this.#stalled(res.writableLength)) {
+    if (!replay && this.#stalled(res.writableLength + this.#tickLength())) {
       // A client that does not read: drop the connection, not the events (they are in the event store).
       const tap = this.#options.tap
       if (tap?.active) tap.emit({ type: 'events-dropped', events: this.#queuedEvents + 1, bytes: res.writableLength + Buffer.byteLength(data), why: 'slow-client' })
@@ -184,12 +179,21 @@ export class SseSink implements StreamSink {
     if (data.length > LARGE_EVENT) {
       // A large message is written as is, between its frame lines: no concatenated copy of it.
       this.#write(eventId === undefined ? 'event: message\ndata: ' : `event: message\nid: ${eventId}\ndata: `)
-      this.#write(data)
+      this.#flush()
+      res.write(data)
+      if (this.#options.tap?.active) this.#options.tap.emit({ type: 'bytes', direction: 'out', bytes: Buffer.byteLength(data) })
       this.#write('\n\n')
     } else if (eventId === undefined) this.#write(`event: message\ndata: ${data}\n\n`)
     // The priming event (an id, empty data) leaves with the first real event or when the stream goes quiet.
     else if (data === '') this.#priming = `id: ${eventId}\nretry: ${this.#options.retryMs}\ndata: \n\n`
     else this.#write(`event: message\nid: ${eventId}\ndata: ${data}\n\n`)
+  }
+
+  // Characters written this tick and not yet handed to the response (an approximation of their bytes).
+  #tickLength(): number {
+    let length = 0
+    for (const chunk of this.#tick) length += chunk.length
+    return length
   }
 
   // A client is too slow when more than maxQueuedBytes wait for it and it has not caught up for a while,
@@ -217,10 +221,10 @@ export class SseSink implements StreamSink {
     if (!this.#connection.open) return
     this.start()
     if (this.#priming) this.#write('')
-    // Uncork before end(): on Node >= 22 a ServerResponse ended while corked drops what was written in the
-    // cork (the last event, often the result, would never leave).
-    this.#uncork()
-    this.#res.end()
+    // The last events and the end of the body leave together (end corks the socket around both).
+    const data = this.#take()
+    if (data === '') this.#res.end()
+    else this.#res.end(data)
     this.#connection.closed()
   }
 
