@@ -97,8 +97,14 @@ export class SharedChildren implements ServingMode, CallHost {
     return this.#pool.children
   }
 
+  /** The primary child is up (stateless mode is ready only then: its requests go to the primary). */
   get ready(): boolean {
     return this.primary.child.state === 'up'
+  }
+
+  /** Some child serves requests now (while the primary restarts, an extra one may). */
+  get serving(): boolean {
+    return this.children.some((pooled) => pooled.child.serving)
   }
 
   start(): Promise<void> {

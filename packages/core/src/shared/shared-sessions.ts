@@ -35,7 +35,7 @@ export class SharedSessions implements SessionBackends {
   }
 
   get lastSpawnError(): string | undefined {
-    return this.children.ready ? undefined : `the shared MCP server is ${this.children.primary.child.state}`
+    return this.children.serving ? undefined : `the shared MCP server is ${this.children.primary.child.state}`
   }
 
   limitTo(): void {}
