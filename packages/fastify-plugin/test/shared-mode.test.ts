@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest'
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { CreateMessageRequestSchema, ElicitRequestSchema, LoggingMessageNotificationSchema, ResourceUpdatedNotificationSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js'
+import { DrainSwitch } from '../src/index.js'
 import { listen } from './helpers.js'
 import { connectV1, eventually, sleep, textOf, within } from './sdk-helpers.js'
 
@@ -216,5 +217,17 @@ describe('stateless mode on the shared children', () => {
       ).client
     const [one, two] = await Promise.all([connect(1), connect(2)])
     expect(await Promise.all([callText(one, 'sample', { prompt: 'x' }), callText(two, 'sample', { prompt: 'y' })])).toEqual(['client 1', 'client 2'])
+  })
+})
+
+describe('shared mode: drain', () => {
+  it('a drain keeps the shared children: the open session is served until it ends, a new one is refused', async () => {
+    const drain = new DrainSwitch()
+    const { base } = await listen({ childMode: 'shared', drain, drainTimeout: 60_000 })
+    const { client } = await connectV1(base)
+    expect(drain.start('test')).toBe(true)
+    expect(await callText(client, 'echo', { text: 'served while draining' })).toBe('served while draining')
+    expect((await health(base)).children.child.state).toBe('up')
+    await expect(connectV1(base)).rejects.toThrow(/503|draining/i)
   })
 })

@@ -85,6 +85,11 @@ export class ChildPool implements SessionBackends {
     return { perSession: sessions, stopping, warm: this.idle }
   }
 
+  /** No session will take a warm child: they are stopped (the sessions' own children are not the pool's). */
+  stopWarming(): Promise<void> {
+    return this.close()
+  }
+
   /** Stop every pooled child. */
   async close(): Promise<void> {
     this.#closed = true

@@ -50,6 +50,8 @@ export interface SessionBackends {
   started(): Promise<void>
   /** A process slot was freed: fill again. */
   refill(): void
+  /** Draining: keep nothing ready for sessions that will not come (what serves the open ones stays). */
+  stopWarming(): Promise<void>
   /** Stop every child the source holds. */
   close(): Promise<void>
   /** The last start failed (undefined once one succeeds): the proxy is not ready. */

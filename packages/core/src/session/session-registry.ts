@@ -94,7 +94,7 @@ export class SessionRegistry implements ServingMode {
   stopAdmitting(): void {
     if (!this.#admitting) return
     this.#admitting = false
-    this.#poolClosed = this.#options.pool.close()
+    this.#poolClosed = this.#options.pool.stopWarming()
   }
 
   /** Children of closed sessions still being stopped. */
@@ -266,6 +266,6 @@ export class SessionRegistry implements ServingMode {
     this.#closing = true
     if (this.#reaper) clearInterval(this.#reaper)
     const sessions = [...this.#sessions.values()]
-    await Promise.all([...sessions.map((s) => s.close()), this.#poolClosed ?? this.#options.pool.close(), ...this.#stopping])
+    await Promise.all([...sessions.map((s) => s.close()), this.#poolClosed, this.#options.pool.close(), ...this.#stopping])
   }
 }

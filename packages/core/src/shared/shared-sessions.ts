@@ -52,6 +52,11 @@ export class SharedSessions implements SessionBackends {
 
   refill(): void {}
 
+  /** The shared children serve the open sessions until the end: nothing to stop while draining. */
+  stopWarming(): Promise<void> {
+    return Promise.resolve()
+  }
+
   close(): Promise<void> {
     return this.children.close()
   }
