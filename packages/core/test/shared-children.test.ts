@@ -573,3 +573,57 @@ describe('SharedLink: a session on the shared children', () => {
     expect(textOf(await askingCaller.response())).toBe('after the shares')
   })
 })
+
+describe('SessionHub: subscriptions and notifications kept per session', () => {
+  /** What the primary child received of `method` (the fixture's `received` tool, run beside everything). */
+  async function receivedByChild(sessions: SharedSessions, method: string): Promise<unknown[]> {
+    const caller = new RecordingCaller()
+    sessions.take(silentLogger).request(caller, request(99, 'fixture/call', { name: 'received', arguments: { method } }))
+    return JSON.parse(textOf(await caller.response())) as unknown[]
+  }
+
+  it('an unsubscribe while the first subscribe is on its way: the child is unsubscribed again and no update reaches the session', async () => {
+    const sessions = await sharedSessions()
+    const alice = link(sessions, {})
+    const subscribed = new RecordingCaller()
+    alice.backend.request(subscribed, request(1, 'resources/subscribe', { uri: 'test://static' }))
+    const unsubscribed = new RecordingCaller()
+    alice.backend.request(unsubscribed, request(2, 'resources/unsubscribe', { uri: 'test://static' }))
+    expect(await subscribed.response()).toHaveProperty('result')
+    expect(await unsubscribed.response()).toHaveProperty('result')
+    await eventually(async () => expect(await receivedByChild(sessions, 'resources/unsubscribe')).toEqual([{ uri: 'test://static' }]))
+    const notify = new RecordingCaller()
+    alice.backend.request(notify, toolCall(3, 'notify'))
+    await notify.response()
+    await eventually(() => expect(alice.routed.map((r) => (r.message as { method?: string }).method)).toContain('notifications/tools/list_changed'))
+    expect(alice.routed.map((r) => (r.message as { method?: string }).method)).not.toContain('notifications/resources/updated')
+  })
+
+  it('a session that leaves takes its subscriptions with it; the last one out unsubscribes the child', async () => {
+    const sessions = await sharedSessions()
+    const alice = link(sessions, {})
+    const bob = link(sessions, {})
+    for (const [who, id] of [[alice, 1], [bob, 2]] as const) {
+      const caller = new RecordingCaller()
+      who.backend.request(caller, request(id, 'resources/subscribe', { uri: 'test://static' }))
+      expect(await caller.response()).toHaveProperty('result')
+    }
+    expect(await receivedByChild(sessions, 'resources/subscribe')).toEqual([{ uri: 'test://static' }])
+    await alice.backend.stop()
+    expect(await receivedByChild(sessions, 'resources/unsubscribe')).toEqual([])
+    bob.backend.fail({ message: 'session closed' })
+    await eventually(async () => expect(await receivedByChild(sessions, 'resources/unsubscribe')).toEqual([{ uri: 'test://static' }]))
+  })
+
+  it('a child cancelling a request of its own while nobody holds it tells no session; other notifications are published', async () => {
+    const { children, published } = await sharedChildren()
+    const client = new RecordingClient(false)
+    for (const [id, method] of [[1, 'notifications/cancelled'], [2, 'notifications/tools/list_changed']] as const) {
+      const caller = new RecordingCaller()
+      children.call(caller, toolCall(id, 'announce', { method, params: { requestId: 's-1' } }), undefined, client)
+      await caller.response()
+    }
+    await eventually(() => expect(published.map((m) => m.method)).toEqual(['notifications/tools/list_changed']))
+    expect(client.relayed).toEqual([])
+  })
+})
