@@ -107,7 +107,7 @@ const AUDIT_FILE = join(tmpdir(), `mcp-proxy-bench-audit-${process.pid}.log`)
  */
 const observed = (id, label, flags, { cells, otel = false, audit = false }) => {
   const all = [...flags, ...(audit ? ['--audit-log', AUDIT_FILE] : [])]
-  const args = ourArgs(['--server', 'stream', '--warm-children', '50', ...all])
+  const args = ourArgs(['--server', 'stream', '--warm-children', '50', '--max-sessions', '64', ...all])
   return {
     id,
     label,
@@ -188,13 +188,13 @@ export const SYSTEMS = [
   },
   // Per-session modes keep a pool of children started ahead, sized to the 50-session burst of the
   // sessions cells (--warm-children): a new session then takes a running child instead of spawning one.
-  ours('ours-stream', 'this proxy, Streamable HTTP per-session', ['--server', 'stream', '--warm-children', '50'], 'stream'),
+  ours('ours-stream', 'this proxy, Streamable HTTP per-session', ['--server', 'stream', '--warm-children', '50', '--max-sessions', '64'], 'stream'),
   // Every session on a few shared, pre-initialized children: a session spawns nothing.
   ours('ours-shared', 'this proxy, Streamable HTTP, --child-mode shared', ['--server', 'stream', '--child-mode', 'shared'], 'stream'),
   ours('ours-stateless', 'this proxy, Streamable HTTP stateless', ['--server', 'stream', '--stateless'], 'stream', { modern: 'stateless' }),
   // Default flags: the 2026-07-28 leg is on, its shared child is spawned on the first modern request.
   ours('ours-modern', 'this proxy, 2026-07-28 modern leg (default flags)', [], 'stream', { modern: 'modern', modernOnly: true }),
-  ours('ours-sse', 'this proxy, legacy HTTP+SSE', ['--server', 'sse', '--warm-children', '50'], 'sse'),
+  ours('ours-sse', 'this proxy, legacy HTTP+SSE', ['--server', 'sse', '--warm-children', '50', '--max-sessions', '64'], 'sse'),
   // The cost of observability: ours-stream (metrics and tracing off) with metrics on, then both on.
   observed('ours-stream-metrics', 'ours-stream + --metrics', ['--metrics'], { cells: ['light-echo-f8'] }),
   observed('ours-stream-metrics-otel', 'ours-stream + --metrics --otel (OTLP to a local sink)', ['--metrics', '--otel'], { cells: ['light-echo-f8'], otel: true }),
