@@ -95,8 +95,9 @@ function evicted(tap: Tap | undefined): (events: number, bytes: number) => void 
   }
 }
 
-/** Calls that may wait for a shared child, per child of the bound. */
+/** Calls that may wait for a shared child, per child of the bound, and at least (a burst of stateless calls queues). */
 const QUEUED_PER_CHILD = 8
+const MIN_QUEUED = 256
 /** A shared child beyond the first idle this long is stopped. */
 const EXTRA_IDLE_MS = 30_000
 
@@ -109,7 +110,7 @@ function sharedChildren(options: ResolvedOptions, child: Omit<ChildUpstreamOptio
     clientInfo: options.clientInfo,
     roots: options.roots,
     maxChildren: options.sharedChildren,
-    maxQueued: options.sharedChildren * QUEUED_PER_CHILD,
+    maxQueued: Math.max(MIN_QUEUED, options.sharedChildren * QUEUED_PER_CHILD),
     queueTimeoutMs: options.requestTimeout,
     idleMs: EXTRA_IDLE_MS,
     logger,
