@@ -10,12 +10,12 @@ import type { JsonRpcId, JsonRpcMessage, JsonRpcRequest, JsonRpcResponse } from 
 import { silentLogger } from '../src/logger.js'
 import { Interactions, type ClientView, type InteractionsOptions } from '../src/modern/interactions.js'
 import type { InteractiveCall } from '../src/modern/interactive-call.js'
-import { LeasePool, PooledChild, type LeaseHolder, type LeasePoolOptions } from '../src/shared/lease-pool.js'
+import { LeasePool, type LeaseHolder, type LeasePoolOptions } from '../src/shared/lease-pool.js'
 import type { ModernAnswer } from '../src/modern/modern-call.js'
 import { ModernLeg } from '../src/modern/modern-leg.js'
 import { DEFAULT_CACHE } from '../src/modern/translate.js'
-import type { SharedChild } from '../src/shared/shared-child.js'
 import type { UpstreamCaller } from '../src/upstream/upstream.js'
+import { FakePooledChild, fakePoolOptions } from './fake-pool.js'
 import { cleanup, eventually, onCleanup, TEST_LIMITS } from './helpers.js'
 
 afterEach(cleanup)
@@ -66,14 +66,7 @@ class RecordedAnswer implements ModernAnswer {
 }
 
 /** A child of the pool that records what the proxy sends it; the test speaks for it. */
-class FakeChild {
-  static #pids = 1000
-  state = 'up'
-  /** Like SharedChild.serving: up (a fake child never ends on its own). */
-  get serving(): boolean {
-    return this.state === 'up'
-  }
-  readonly pid = FakeChild.#pids++
+class FakeChild extends FakePooledChild {
   /** Requests sent to the child, with who sent them. */
   requests: Array<{ caller: UpstreamCaller; message: JsonRpcRequest }> = []
   /** Answers the proxy gave the child's own requests. */
@@ -81,12 +74,6 @@ class FakeChild {
   /** Calls the proxy cancelled (by their id). */
   cancels: Array<{ id: JsonRpcId; reason: string }> = []
   extensions: Array<{ id: JsonRpcId; ms: number }> = []
-  closed = false
-  readonly pooled: PooledChild
-
-  constructor() {
-    this.pooled = new PooledChild(() => this as unknown as SharedChild)
-  }
 
   request(caller: UpstreamCaller, message: JsonRpcRequest): void {
     this.requests.push({ caller, message })
@@ -103,11 +90,6 @@ class FakeChild {
   /** How long the call in flight may take from now on (the request timeout, or the input TTL while parked). */
   extend(_caller: UpstreamCaller, id: JsonRpcId, ms: number): void {
     this.extensions.push({ id, ms })
-  }
-
-  async close(): Promise<void> {
-    this.closed = true
-    this.state = 'stopped'
   }
 
   /** The interactive call that sent the last request here. */
@@ -127,20 +109,7 @@ class FakeChild {
 /** Interactions over fake children (the first one is the primary), closed after the test. */
 /** Lease-pool settings over fake children: the first is the primary, `spawn` adds one to `children`. */
 function fakePool(children: FakeChild[]): LeasePoolOptions {
-  children.push(new FakeChild())
-  return {
-    primary: children[0]!.pooled,
-    spawn: async () => {
-      const child = new FakeChild()
-      children.push(child)
-      return child.pooled
-    },
-    maxChildren: 2,
-    maxQueued: 4,
-    queueTimeoutMs: 5000,
-    idleMs: 60_000,
-    logger: silentLogger,
-  }
+  return fakePoolOptions(children, () => new FakeChild())
 }
 
 function interactions(overrides: Partial<InteractionsOptions> = {}): { host: Interactions; children: FakeChild[] } {

@@ -4,11 +4,12 @@
 // reaches, what a cancelled, timed-out, failed or crashed call leaves behind). Over HTTP: fastify-plugin's
 // shared-mode.test.ts.
 import { afterEach, describe, expect, it } from 'vitest'
+import { FakePooledChild, fakePoolOptions } from './fake-pool.js'
 import type { JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../src/jsonrpc/schemas.js'
 import { ErrorCode } from '../src/jsonrpc/errors.js'
 import { silentLogger } from '../src/logger.js'
-import { LeasePool, PooledChild, type LeaseHolder, type LeasePoolOptions } from '../src/shared/lease-pool.js'
-import type { SharedChild, RestartPolicy } from '../src/shared/shared-child.js'
+import { LeasePool, type LeaseHolder, type LeasePoolOptions } from '../src/shared/lease-pool.js'
+import type { RestartPolicy } from '../src/shared/shared-child.js'
 import { SharedChildren, type SharedChildrenOptions } from '../src/shared/shared-children.js'
 import type { CallClient, SharedCall } from '../src/shared/shared-call.js'
 import { SharedSessions } from '../src/shared/shared-sessions.js'
@@ -33,44 +34,9 @@ afterEach(cleanup)
 // ---------------------------------------------------------------------------------------------------
 // LeasePool: share semantics over fake children
 
-/** A child of the pool whose state the test sets; nothing is sent to it. */
-class FakeChild {
-  static #pids = 5000
-  state = 'up'
-  /** Like SharedChild.serving: up (a fake child never ends on its own). */
-  get serving(): boolean {
-    return this.state === 'up'
-  }
-  readonly pid = FakeChild.#pids++
-  closed = false
-  readonly pooled: PooledChild
-
-  constructor() {
-    this.pooled = new PooledChild(() => this as unknown as SharedChild)
-  }
-
-  async close(): Promise<void> {
-    this.closed = true
-    this.state = 'stopped'
-  }
-}
-
-function leasePool(overrides: Partial<LeasePoolOptions> = {}): { pool: LeasePool; children: FakeChild[] } {
-  const children = [new FakeChild()]
-  const pool = new LeasePool({
-    primary: children[0]!.pooled,
-    spawn: async () => {
-      const child = new FakeChild()
-      children.push(child)
-      return child.pooled
-    },
-    maxChildren: 1,
-    maxQueued: 8,
-    queueTimeoutMs: 10_000,
-    idleMs: 60_000,
-    logger: silentLogger,
-    ...overrides,
-  })
+function leasePool(overrides: Partial<LeasePoolOptions> = {}): { pool: LeasePool; children: FakePooledChild[] } {
+  const children: FakePooledChild[] = []
+  const pool = new LeasePool(fakePoolOptions(children, () => new FakePooledChild(), { maxChildren: 1, maxQueued: 8, queueTimeoutMs: 10_000, ...overrides }))
   onCleanup(() => pool.close())
   return { pool, children }
 }

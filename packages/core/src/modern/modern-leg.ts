@@ -11,7 +11,7 @@ import { ListenHub } from './listen-hub.js'
 import { MODERN_PROTOCOL_VERSION } from './meta-keys.js'
 import { InteractiveCall } from './interactive-call.js'
 import { INTERACTIVE_METHODS, Interactions, type ClientView } from './interactions.js'
-import { PooledChild } from '../shared/lease-pool.js'
+import { PooledChild, startExtra } from '../shared/lease-pool.js'
 import { ModernCall, type CallContext, type ModernAnswer } from './modern-call.js'
 import { ToolCatalog } from './tool-catalog.js'
 import { ListenRelay, refuseListen, relayToSubscription } from './listen-relay.js'
@@ -154,16 +154,9 @@ export class ModernLeg implements ServingMode {
     const options = this.#options
     return new Interactions({
       primary,
-      spawn: async () => {
+      spawn: () => {
         const extra: PooledChild = this.#pooledChild('legacy', 'modern-extra', () => this.#interactions?.forget(extra))
-        try {
-          await extra.child.start()
-        } catch (error) {
-          // Never restarted on its own: an extra that cannot start is stopped for good.
-          await extra.child.close()
-          throw error
-        }
-        return extra
+        return startExtra(extra)
       },
       maxChildren: options.maxChildren,
       maxQueued: options.maxChildren * QUEUED_PER_CHILD,

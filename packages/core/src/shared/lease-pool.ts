@@ -35,6 +35,20 @@ export class PooledChild {
   }
 }
 
+/**
+ * Start an extra child for a pool (its `spawn`): resolves once it is up. One that cannot start is stopped
+ * for good (an extra is never restarted on its own) and the error goes to the pool.
+ */
+export async function startExtra(extra: PooledChild): Promise<PooledChild> {
+  try {
+    await extra.child.start()
+  } catch (error) {
+    await extra.child.close()
+    throw error
+  }
+  return extra
+}
+
 export interface LeasePoolOptions {
   /** The primary child: it also serves every non-interactive request, leased or not. */
   primary: PooledChild

@@ -8,7 +8,7 @@ import { answerRootsList, type RootsPolicy } from '../session/roots-policy.js'
 import { SharedChild, type RestartPolicy } from './shared-child.js'
 import type { ChildUpstreamOptions } from '../upstream/child-upstream.js'
 import type { Upstream, UpstreamCaller } from '../upstream/upstream.js'
-import { LeasePool, PooledChild } from './lease-pool.js'
+import { LeasePool, PooledChild, startExtra } from './lease-pool.js'
 import { SharedCall, type CallClient, type CallHost, type Hold } from './shared-call.js'
 
 /**
@@ -74,15 +74,9 @@ export class SharedChildren implements ServingMode, CallHost {
     this.primary = this.#pooledChild(options.role, () => {})
     this.#pool = new LeasePool({
       primary: this.primary,
-      spawn: async () => {
+      spawn: () => {
         const extra: PooledChild = this.#pooledChild(`${options.role}-extra`, () => this.#pool.forget(extra))
-        try {
-          await extra.child.start()
-        } catch (error) {
-          await extra.child.close()
-          throw error
-        }
-        return extra
+        return startExtra(extra)
       },
       maxChildren: options.maxChildren,
       maxQueued: options.maxQueued,
