@@ -135,26 +135,24 @@ export class LeasePool {
     return this.#take(undefined, signal)
   }
 
+  /**
+   * A child for `holder` (alone) or to share (undefined) if one is free right now and nobody waits;
+   * otherwise undefined, and `acquire` / `share` wait for one.
+   */
+  takeFree(holder: LeaseHolder | undefined): PooledChild | undefined {
+    // Waiters go first: a stream of shared calls must not keep a waiting lease off a child for ever.
+    const free = this.#closed || this.#queue.length > 0 ? undefined : this.#free(holder)
+    return free && this.#grant(free, holder)
+  }
+
   async #take(holder: LeaseHolder | undefined, signal: AbortSignal | undefined): Promise<PooledChild | undefined> {
     if (this.#closed || signal?.aborted) return undefined
-    // Waiters go first: a stream of shared calls must not keep a waiting lease off a child for ever.
-    const free = this.#queue.length === 0 ? this.#free(holder) : undefined
-    if (free) return this.#grant(free, holder)
+    const free = this.takeFree(holder)
+    if (free) return free
     if (this.size < this.#options.maxChildren) {
-      this.#spawning++
-      try {
-        const spawned = await this.#options.spawn()
-        if (this.#closed) {
-          void spawned.child.close()
-          return undefined
-        }
-        this.#children.push(spawned)
-        return this.#grant(spawned, holder)
-      } catch (error) {
-        this.#options.logger.warn({ err: error }, 'an extra MCP server could not be started; the call waits for a child')
-      } finally {
-        this.#spawning--
-      }
+      const spawned = await this.#grow()
+      if (spawned) return this.#grant(spawned, holder)
+      if (this.#closed) return undefined
     }
     if (this.#queue.length >= this.#options.maxQueued) return undefined
     const waiting = this.#wait(holder, signal)
@@ -279,18 +277,26 @@ export class LeasePool {
   // A child left while calls wait: one takes its place for them (a newcomer must not get it first).
   #growForWaiters(): void {
     if (this.#closed || this.#queue.length === 0 || this.size >= this.#options.maxChildren) return
+    void this.#grow().then((spawned) => spawned && this.#handOn(spawned))
+  }
+
+  // One more child in the pool (counted while it starts); undefined if it could not start or the pool closed meanwhile.
+  async #grow(): Promise<PooledChild | undefined> {
     this.#spawning++
-    this.#options
-      .spawn()
-      .then(
-        (spawned) => {
-          if (this.#closed) return void spawned.child.close()
-          this.#children.push(spawned)
-          this.#handOn(spawned)
-        },
-        (error: unknown) => this.#options.logger.warn({ err: error }, 'an MCP server for the waiting calls could not be started; they wait for a child'),
-      )
-      .finally(() => this.#spawning--)
+    try {
+      const spawned = await this.#options.spawn()
+      if (this.#closed) {
+        void spawned.child.close()
+        return undefined
+      }
+      this.#children.push(spawned)
+      return spawned
+    } catch (error) {
+      this.#options.logger.warn({ err: error }, 'an extra MCP server could not be started; calls wait for a child')
+      return undefined
+    } finally {
+      this.#spawning--
+    }
   }
 
   #reapIdle(): void {

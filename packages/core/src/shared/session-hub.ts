@@ -6,8 +6,6 @@ import type { SharedChildren } from './shared-children.js'
 
 /** What the hub hands a session's notifications to. */
 export interface HubMember {
-  /** The log level the session set (an index of LOG_LEVELS), or undefined: everything the server sends. */
-  readonly logLevel: number | undefined
   /** A notification of the server for this session's client (to its standalone stream). */
   notifyClient(message: JsonRpcNotification, text: string): void
 }
@@ -27,6 +25,10 @@ export class SessionHub {
   #childSubscribed = new Set<string>()
   /** First subscriptions on their way to the child. */
   #pending = new Map<string, Promise<JsonRpcMessage | undefined>>()
+  /** The level each session set (an index of LOG_LEVELS); a session not here gets every log the server sends. */
+  #levels = new Map<HubMember, number>()
+  /** How many sessions set each level: the children follow the lowest one with a count. */
+  #levelCounts = LOG_LEVELS.map(() => 0)
   #childLevel: number | undefined
   #children: SharedChildren | undefined
   #logger: Logger
@@ -52,14 +54,33 @@ export class SessionHub {
   leave(member: HubMember): void {
     if (!this.#members.delete(member)) return
     for (const [uri, subscribers] of this.#subscriptions) if (subscribers.has(member)) this.unsubscribe(member, uri)
-    this.levelChanged()
+    const level = this.#levels.get(member)
+    if (level === undefined) return
+    this.#levels.delete(member)
+    this.#levelCounts[level]!--
+    this.#levelChanged()
+  }
+
+  /** A session asked for logs at `level` (an index of LOG_LEVELS) and above. */
+  setLevel(member: HubMember, level: number): void {
+    const previous = this.#levels.get(member)
+    if (previous !== undefined) this.#levelCounts[previous]!--
+    this.#levels.set(member, level)
+    this.#levelCounts[level]!++
+    this.#levelChanged()
+  }
+
+  /** Whether a log at `level` reaches `member` (everything, until it set a level). */
+  admits(member: HubMember, level: unknown): boolean {
+    const wanted = this.#levels.get(member)
+    return wanted === undefined || wantsLog(wanted, level)
   }
 
   /** A notification of a child that no call is about: to every session it concerns. */
   publish(message: JsonRpcNotification, text: string): void {
     const params = message.params as { level?: unknown; uri?: unknown } | undefined
     if (message.method === 'notifications/message') {
-      for (const member of this.#members) if (member.logLevel === undefined || wantsLog(member.logLevel, params?.level)) member.notifyClient(message, text)
+      for (const member of this.#members) if (this.admits(member, params?.level)) member.notifyClient(message, text)
       return
     }
     if (message.method === 'notifications/resources/updated') {
@@ -70,11 +91,11 @@ export class SessionHub {
     for (const member of this.#members) member.notifyClient(message, text)
   }
 
-  /** A session's level changed (or it left): the children follow the most verbose level asked for. */
-  levelChanged(): void {
-    let lowest: number | undefined
-    for (const { logLevel } of this.#members) if (logLevel !== undefined && (lowest === undefined || logLevel < lowest)) lowest = logLevel
-    if (lowest === undefined || lowest === this.#childLevel) return
+  // A session's level changed (or it left): the children follow the most verbose level asked for (none
+  // left: they keep the last one, since MCP has no way to unset it).
+  #levelChanged(): void {
+    const lowest = this.#levelCounts.findIndex((count) => count > 0)
+    if (lowest === -1 || lowest === this.#childLevel) return
     this.#childLevel = lowest
     for (const pooled of this.#children?.children ?? []) this.#setLevel(pooled)
   }

@@ -45,8 +45,8 @@ export class SharedCall implements UpstreamCaller, LeaseHolder {
   readonly asks = new Set<string>()
   #phase: Phase = 'waiting'
   #host: CallHost
-  /** Aborted when the call ends while it waits for a child: it leaves the queue. */
-  readonly #waiting = new AbortController()
+  /** Aborted when the call ends while it waits for a child: it leaves the queue. Made only for a call that waits. */
+  #waiting: AbortController | undefined
 
   constructor(caller: UpstreamCaller, request: JsonRpcRequest, hold: Hold, client: CallClient, host: CallHost) {
     this.caller = caller
@@ -71,6 +71,7 @@ export class SharedCall implements UpstreamCaller, LeaseHolder {
 
   /** Aborted if the call ends before it has a child. */
   get signal(): AbortSignal {
+    this.#waiting ??= new AbortController()
     return this.#waiting.signal
   }
 
@@ -118,7 +119,7 @@ export class SharedCall implements UpstreamCaller, LeaseHolder {
   #end(cancelled: boolean): void {
     const wasWaiting = this.#phase === 'waiting'
     this.#phase = 'done'
-    if (wasWaiting) this.#waiting.abort()
+    if (wasWaiting) this.#waiting?.abort()
     else this.#host.end(this, cancelled)
   }
 }

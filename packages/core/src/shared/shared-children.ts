@@ -130,17 +130,19 @@ export class SharedChildren implements ServingMode, CallHost {
   call(caller: UpstreamCaller, message: JsonRpcRequest, text: string | undefined, client: CallClient, timeoutMs?: number): SharedCall {
     const hold: Hold = NON_ASKING_METHODS.has(message.method) ? 'none' : client.askable ? 'alone' : 'shared'
     const call = new SharedCall(caller, message, hold, client, this)
-    if (hold === 'none') {
-      const pooled = this.#anyUp()
-      if (!pooled) {
-        call.fail(`The MCP server is ${this.primary.child.state === 'up' ? 'restarting' : this.primary.child.state}; retry shortly`)
-        return call
-      }
-      call.running(pooled)
-      pooled.child.request(call, message, text, timeoutMs)
+    const holder = hold === 'alone' ? call : undefined
+    // A child free now is taken at once; only a call that must wait gets a promise (and an abort signal).
+    const now = hold === 'none' ? this.#anyUp() : this.#pool.takeFree(holder)
+    if (now) {
+      call.running(now)
+      now.child.request(call, message, text, timeoutMs)
       return call
     }
-    const taking = hold === 'alone' ? this.#pool.acquire(call, call.signal) : this.#pool.share(call.signal)
+    if (hold === 'none') {
+      call.fail(`The MCP server is ${this.primary.child.state === 'up' ? 'restarting' : this.primary.child.state}; retry shortly`)
+      return call
+    }
+    const taking = holder ? this.#pool.acquire(holder, call.signal) : this.#pool.share(call.signal)
     void taking.then((pooled) => {
       if (!pooled) return call.fail(`Every MCP server (${this.#options.maxChildren}) is busy with calls of other clients; retry shortly`)
       call.running(pooled)

@@ -33,7 +33,6 @@ export class SharedLink implements SessionBackend, CallClient, HubMember {
   readonly exited = SETTLED
   readonly gone = SETTLED
   readonly pid = undefined
-  logLevel: number | undefined
   #children: SharedChildren
   #hub: SessionHub
   #logger: Logger
@@ -65,7 +64,7 @@ export class SharedLink implements SessionBackend, CallClient, HubMember {
   }
 
   relay(message: JsonRpcRequest | JsonRpcNotification, text: string, call: SharedCall): void {
-    if (message.method === 'notifications/message' && !this.#wantsLog(message)) return
+    if (message.method === 'notifications/message' && !this.#hub.admits(this, (message.params as { level?: unknown } | undefined)?.level)) return
     this.#unrouted(message, text, call.caller)
   }
 
@@ -149,8 +148,7 @@ export class SharedLink implements SessionBackend, CallClient, HubMember {
     const level = (message.params as { level?: unknown } | undefined)?.level
     const index = typeof level === 'string' ? LOG_LEVELS.indexOf(level) : -1
     if (index === -1) return deliver(caller, errorResponse(message.id, ErrorCode.InvalidParams, `Invalid log level: expected one of ${LOG_LEVELS.join(', ')}`))
-    this.logLevel = index
-    this.#hub.levelChanged()
+    this.#hub.setLevel(this, index)
     deliver(caller, { jsonrpc: '2.0', id: message.id, result: {} })
   }
 
@@ -167,11 +165,5 @@ export class SharedLink implements SessionBackend, CallClient, HubMember {
       if (this.#failed) return
       deliver(caller, refusal && 'error' in refusal ? { ...refusal, id: message.id } : { jsonrpc: '2.0', id: message.id, result: {} })
     })
-  }
-
-  #wantsLog(message: JsonRpcNotification): boolean {
-    if (this.logLevel === undefined) return true
-    const level = (message.params as { level?: unknown } | undefined)?.level
-    return typeof level === 'string' && LOG_LEVELS.indexOf(level) >= this.logLevel
   }
 }
