@@ -7,7 +7,7 @@ import { DrainSwitch } from '../src/index.js'
 import { listen } from './helpers.js'
 import { connectV1, eventually, sleep, textOf, within } from './sdk-helpers.js'
 
-type Health = { mode: string; sessions: number; children: { mode: string; child: { state: string; pid: number }; children: Array<{ pid: number; held: boolean }>; maxChildren: number; queued: number } }
+type Health = { mode: string; sessions: number; children: { mode: string; child: { state: string; pid: number }; children: Array<{ pid: number; held: boolean; sharers: number }>; maxChildren: number; queued: number } }
 
 async function health(base: string): Promise<Health> {
   return (await (await fetch(`${base}/ready`)).json()) as Health
@@ -108,7 +108,8 @@ describe('shared mode: sessions on shared children', () => {
       () => 'answered',
       (error: Error) => error.message,
     )
-    await sleep(100)
+    // The slow call is on the child (client a declared nothing, so it shares it) before b crashes it.
+    await eventually(async () => ((await health(base)).children.children[0]?.sharers === 1 ? true : undefined), 'the slow call on the child')
     await expect(b.client.callTool({ name: 'crash', arguments: {} })).rejects.toThrow(/exited/)
     expect(await slow).toMatch(/exited/)
     await eventually(async () => ((await health(base)).children.child.state === 'up' ? true : undefined), 'the restart', 5000)
