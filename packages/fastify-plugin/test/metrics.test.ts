@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { Tap } from '@proxy/core'
-import { initialize, post as postHttp, rawRequest, rawSocket, request, textOf, toolCall, waitFor } from './failure-helpers.js'
+import { initialize, messagesOf, post as postHttp, rawRequest, rawSocket, textOf, toolCall, waitFor } from './failure-helpers.js'
 import { buildApp, listen } from './helpers.js'
 import { answersOf, echoCall, initializeRequest, initSession, parseSse, post, rpcNotification, rpcRequest, within } from './http-helpers.js'
 
@@ -223,15 +223,19 @@ describe('/metrics (plugin option `metrics`)', () => {
     const during = await scrapeUntil(app, (s) => s.get('mcp_proxy_requests_in_flight') === 1, 'the slow call to be in flight')
     expect(during.samples.get(series('mcp_proxy_sse_streams_open', { kind: 'get' }))).toBe(1)
 
-    // 12 MB of log notifications: more than the kernel buffers of a loopback connection hold.
-    expect(textOf(await request(base, session, toolCall(1, 'log', { count: 3000, message: 'x'.repeat(4000) }), 10_000))).toBe('logged')
+    // 12 MB of log notifications: more than the kernel buffers of a loopback connection hold. Once the GET
+    // stream is cut, the rest go to this call's own stream, under the same bound: a reader in this busy test
+    // process may fall behind and be cut too, and then its answer never comes (the call still ends).
+    const logged = await postHttp(base, toolCall(1, 'log', { count: 3000, message: 'x'.repeat(4000) }), { session })
+    expect(logged.status).toBe(200)
+    const answer = (await messagesOf(logged, 10_000).catch(() => [])).find((m) => m.id === 1)
+    if (answer) expect(textOf(answer)).toBe('logged')
     socket.resume()
     await waitFor(() => closed, 'the slow socket to be closed')
-    const { samples } = await scrape(app, {})
+    const { samples } = await scrapeUntil(app, (s) => s.get('mcp_proxy_requests_in_flight') === 1, 'the log call to end')
     expect(samples.get(series('mcp_proxy_sse_streams_open', { kind: 'get' }))).toBe(0)
     expect(samples.get(series('mcp_proxy_events_dropped_total', { why: 'slow_client' }))).toBeGreaterThanOrEqual(1)
     expect(samples.get(series('mcp_proxy_events_dropped_bytes_total', { why: 'slow_client' }))).toBeGreaterThan(65_536)
-    expect(samples.get('mcp_proxy_requests_in_flight')).toBe(1)
   }, 15_000)
 
   it('counts what a session\'s event store evicts', async () => {
