@@ -3,7 +3,7 @@
 // over real HTTP on 127.0.0.1 against real child processes: the echo fixture and the real
 // @modelcontextprotocol/server-everything. Covers: concurrent elicitations each reaching only their own
 // session (/ready and /proc show no process per session), sampling through server-everything, a v2 client,
-// a child crash, SIGTERM (exit 0, no child left) and the refusal of `--child-mode shared --stateless`.
+// a child crash, SIGTERM (exit 0, no child left), `--shared-asks refuse` and the refusal of `--child-mode shared --stateless`.
 // The plugin-level behaviour (queue, log levels, subscriptions, cancellation) is tested in
 // packages/fastify-plugin/test/shared-mode.test.ts; these tests go through the CLI and real processes.
 // Every proxy is stopped, every wait is bounded, and every fixture process carries a marker so that /proc
@@ -294,6 +294,36 @@ describe('--child-mode shared in front of the real server-everything: sampling r
     const pids = processesWith(EVERYTHING, mark)
     expect(pids.length).toBeGreaterThanOrEqual(1)
     expect(pids.length).toBeLessThanOrEqual(body.children.maxChildren)
+  })
+})
+
+describe('--child-mode shared --shared-asks refuse in front of server-everything: a server told nobody can be asked', { timeout: 30_000 }, () => {
+  const mark = marker()
+  const { proxy } = sharedProxy(() => ({ command: [process.execPath, EVERYTHING, 'stdio', mark], marks: [EVERYTHING, mark] }), ['--child-mode', 'shared', '--shared-asks', 'refuse', '--shared-children', '1'])
+  const clients: Array<{ close: () => Promise<void> }> = []
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => closeQuietly(c)))
+  })
+
+  it('a client that declared sampling: the server offers no sampling tool (the proxy declared none), and calls run side by side on one child', async () => {
+    const client = new V1Client({ name: 'e2e-shared-refuse', version: '1.0.0' }, { capabilities: { sampling: {}, elicitation: {} } })
+    client.setRequestHandler(CreateMessageRequestSchema, () => {
+      throw new Error('never asked: the proxy refuses asks')
+    })
+    await within(client.connect(new V1StreamableTransport(proxy().streamable)), 10_000, 'the client to connect')
+    clients.push(client)
+    const { tools } = await within(client.listTools(), 10_000, 'tools/list')
+    expect(tools.map((t) => t.name)).toContain('echo')
+    expect(tools.map((t) => t.name)).not.toContain('trigger-sampling-request')
+    const echoes = await within(
+      Promise.all([1, 2, 3, 4].map((n) => client.callTool({ name: 'echo', arguments: { message: `side by side ${n}` } }))),
+      10_000,
+      'four echo calls at once',
+    )
+    expect(echoes.map(texts)).toEqual([1, 2, 3, 4].map((n) => `Echo: side by side ${n}`))
+    const { body } = await readiness(proxy())
+    expect(body.children.children).toHaveLength(1)
+    expect(processesWith(EVERYTHING, mark)).toHaveLength(1)
   })
 })
 

@@ -15,7 +15,7 @@ export { SessionRegistry, type SessionRegistryOptions, type SessionStats, type S
 export { ChildPool } from './session/child-pool.js'
 export { FORWARD_ROOTS, type Root, type RootsPolicy } from './session/roots-policy.js'
 export { SharedChild, type SharedChildOptions, type SharedChildState, type RestartPolicy } from './shared/shared-child.js'
-export { SharedChildren, NON_ASKING_METHODS, type SharedChildrenOptions } from './shared/shared-children.js'
+export { SharedChildren, NON_ASKING_METHODS, type SharedAsks, type SharedChildrenOptions } from './shared/shared-children.js'
 export { SharedSessions, type SharedSessionsOptions } from './shared/shared-sessions.js'
 export { StatelessMode, type StatelessModeOptions } from './stateless/stateless-mode.js'
 export type { SessionBackend, SessionBackends, UnroutedHandler } from './session/session-backend.js'

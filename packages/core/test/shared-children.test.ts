@@ -335,6 +335,36 @@ describe('SharedChildren: who a child asks', () => {
   })
 })
 
+describe('SharedChildren with asks: refuse (a server that never asks)', () => {
+  it('the calls of clients that can be asked share one child; the child was told nobody can be asked, and an ask is refused', async () => {
+    const { children } = await sharedChildren({ maxChildren: 2, asks: 'refuse' })
+    const alice = new RecordingClient(true, 'alice')
+    const bob = new RecordingClient(true, 'bob')
+    const slow = new RecordingCaller()
+    children.call(slow, toolCall(1, 'slow', { ms: 2000 }), undefined, alice)
+    await eventually(() => expect(children.primary.sharers).toBe(1))
+    const sampled = new RecordingCaller()
+    children.call(sampled, toolCall(2, 'sample', { prompt: 'anyone?' }), undefined, bob)
+    expect(textOf(await sampled.response())).toMatch(/^sampling error: .*refuses/)
+    expect([...alice.relayed, ...bob.relayed]).toEqual([])
+    // Beside the slow call, on the same child: nobody held it, and no extra was started for the second call.
+    expect(children.children).toHaveLength(1)
+    expect(children.primary.holder).toBeUndefined()
+    const who = new RecordingCaller()
+    children.call(who, toolCall(3, 'whoami'), undefined, alice)
+    expect(JSON.parse(textOf(await who.response()) ?? '{}')).toMatchObject({ capabilities: {} })
+    expect(textOf(await slow.response())).toBe('done after 2000ms')
+    expect(children.primary.sharers).toBe(0)
+  })
+
+  it('with a fixed roots list the child is told of roots only', async () => {
+    const { children } = await sharedChildren({ asks: 'refuse', roots: { mode: 'fixed', roots: [{ uri: 'file:///srv' }] } })
+    const who = new RecordingCaller()
+    children.call(who, toolCall(1, 'whoami'), undefined, new RecordingClient(true))
+    expect(JSON.parse(textOf(await who.response()) ?? '{}').capabilities).toEqual({ roots: { listChanged: false } })
+  })
+})
+
 describe('SharedChildren: what an ended call leaves behind', () => {
   it('a call cancelled while it waits for a child leaves the queue: the next caller is queued, not refused as busy', async () => {
     const { children } = await sharedChildren({ maxChildren: 1, maxQueued: 1 })

@@ -48,6 +48,13 @@ export const McpProxyOptions = Type.Object({
    * calls that may ask their client (sampling, elicitation) each hold one alone, and stopped when idle. @default 4
    */
   sharedChildren: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
+  /**
+   * What the shared children of shared and stateless mode may ask a client mid-call. `route`: a call that
+   * may ask (sampling, elicitation), from a client that can be asked, holds a child alone, so the question
+   * reaches that client and no other. `refuse`, for servers that never ask: every call shares the children
+   * (no call waits for a child of its own), and such a question is answered with an error. @default 'route'
+   */
+  sharedAsks: Type.Optional(Type.Union([Type.Literal('route'), Type.Literal('refuse')])),
   /** Answer request POSTs with `application/json` instead of an SSE stream. @default false */
   jsonResponse: Type.Optional(Type.Boolean()),
 
@@ -263,6 +270,7 @@ export interface ResolvedOptions {
   stateless: boolean
   childMode: 'per-session' | 'shared'
   sharedChildren: number
+  sharedAsks: 'route' | 'refuse'
   jsonResponse: boolean
   /** The API keys, each its own principal; empty: none. */
   apiKeys: string[]
@@ -468,6 +476,7 @@ export function resolveOptions(raw: unknown): ResolvedOptions {
     stateless: o.stateless ?? false,
     childMode: o.childMode ?? 'per-session',
     sharedChildren: o.sharedChildren ?? 4,
+    sharedAsks: o.sharedAsks ?? 'route',
     jsonResponse: o.jsonResponse ?? false,
     apiKeys: o.apiKey === undefined ? [] : typeof o.apiKey === 'string' ? [o.apiKey] : o.apiKey,
     oauth: o.oauth === undefined ? undefined : resolveOAuth(o.oauth, o.allowedHosts === undefined ? !loopback : o.allowedHosts.includes('*')),

@@ -110,6 +110,7 @@ function sharedChildren(options: ResolvedOptions, child: Omit<ChildUpstreamOptio
     clientInfo: options.clientInfo,
     roots: options.roots,
     maxChildren: options.sharedChildren,
+    asks: options.sharedAsks,
     maxQueued: Math.max(MIN_QUEUED, options.sharedChildren * QUEUED_PER_CHILD),
     queueTimeoutMs: options.requestTimeout,
     idleMs: EXTRA_IDLE_MS,

@@ -7,7 +7,7 @@ import { DrainSwitch } from '../src/index.js'
 import { listen } from './helpers.js'
 import { connectV1, eventually, sleep, textOf, within } from './sdk-helpers.js'
 
-type Health = { mode: string; sessions: number; children: { mode: string; child: { state: string; pid: number }; children: Array<{ pid: number; held: boolean; sharers: number }>; maxChildren: number; queued: number } }
+type Health = { mode: string; sessions: number; children: { mode: string; child: { state: string; pid: number }; children: Array<{ pid: number; held: boolean; sharers: number }>; maxChildren: number; queued: number; asks: string } }
 
 async function health(base: string): Promise<Health> {
   return (await (await fetch(`${base}/ready`)).json()) as Health
@@ -218,6 +218,38 @@ describe('stateless mode on the shared children', () => {
       ).client
     const [one, two] = await Promise.all([connect(1), connect(2)])
     expect(await Promise.all([callText(one, 'sample', { prompt: 'x' }), callText(two, 'sample', { prompt: 'y' })])).toEqual(['client 1', 'client 2'])
+  })
+})
+
+describe('sharedAsks refuse: for servers that never ask, no call waits for a child of its own', () => {
+  it('shared mode: eliciting clients\' slow calls all run at once on one child; an elicitation gets an error', async () => {
+    const { base } = await listen({ childMode: 'shared', sharedChildren: 1, sharedAsks: 'refuse' })
+    const clients = await Promise.all([0, 1, 2].map(() => eliciting(base, () => 'never asked')))
+    const slow = clients.map(({ client }) => callText(client, 'slow', { ms: 500 }))
+    await eventually(async () => ((await health(base)).children.children[0]?.sharers === 3 ? true : undefined), 'three calls sharing the child')
+    const report = await health(base)
+    expect(report.children.queued).toBe(0)
+    expect(report.children.asks).toBe('refuse')
+    expect(report.children.children[0]!.held).toBe(false)
+    expect(await callText(clients[0]!.client, 'elicit', { message: 'anyone?' })).toMatch(/^elicitation error: .*refuses/)
+    expect(await within(Promise.all(slow), 10_000, 'the slow calls')).toEqual(['done after 500ms', 'done after 500ms', 'done after 500ms'])
+    expect(clients.flatMap(({ asked }) => asked)).toEqual([])
+  })
+
+  it('stateless: concurrent streaming calls share one child instead of queueing behind --shared-children', async () => {
+    const { base } = await listen({ stateless: true, sharedChildren: 1, sharedAsks: 'refuse' })
+    const { client } = await connectV1(base, { capabilities: { sampling: {} } })
+    const slow = [0, 1, 2, 3].map(() => callText(client, 'slow', { ms: 500 }))
+    // Stateless /ready reports the shared children at its top level.
+    const ready = async () => (await health(base)) as unknown as Health['children']
+    await eventually(async () => ((await ready()).children[0]?.sharers === 4 ? true : undefined), 'four calls sharing the child')
+    expect((await ready()).queued).toBe(0)
+    expect(await callText(client, 'sample', { prompt: 'anyone?' })).toMatch(/^sampling error: .*refuses/)
+    expect(await within(Promise.all(slow), 10_000, 'the slow calls')).toHaveLength(4)
+  })
+
+  it('refuses a value other than route or refuse', async () => {
+    await expect(listen({ childMode: 'shared', sharedAsks: 'maybe' as 'route' })).rejects.toThrow(/sharedAsks/)
   })
 })
 

@@ -18,6 +18,9 @@ import { SharedCall, type CallClient, type CallHost, type Hold } from './shared-
  */
 export const NON_ASKING_METHODS: ReadonlySet<string> = new Set(['ping', 'tools/list', 'prompts/list', 'resources/list', 'resources/templates/list'])
 
+/** What becomes of a shared child's requests to a client (see `SharedChildrenOptions.asks`). */
+export type SharedAsks = 'route' | 'refuse'
+
 /** The child told its roots are refused: a shared child's roots cannot be one client's. */
 const NO_ROOTS: RootsPolicy = { mode: 'deny' }
 
@@ -36,6 +39,13 @@ export interface SharedChildrenOptions {
   queueTimeoutMs: number
   /** A child other than the primary idle this long is stopped. */
   idleMs: number
+  /**
+   * `route` (the default): a call that may ask, from a client that can be asked, holds its child alone and
+   * gets that child's asks. `refuse`, for servers that never ask: every call shares the children (none
+   * waits for a child of its own), the children are told the proxy can do neither sampling nor
+   * elicitation, and an ask is answered with an error.
+   */
+  asks?: SharedAsks
   /** A notification no call holding the child is about (a change, a log, a resource update): for every client it concerns. */
   publish: (message: JsonRpcNotification, text: string) => void
   /** A child is up (started, restarted, or grown): give it what clients set (log level, subscriptions). */
@@ -58,7 +68,8 @@ const MAX_ASKS = 1024
  * Pre-initialized children shared by many clients. A request that cannot ask its client
  * (NON_ASKING_METHODS) goes to a child that is up; one that may ask holds a child alone when its client can be asked,
  * so the child's requests meanwhile are that client's, and otherwise runs beside others on a child no
- * one holds (its asks are refused). The pool grows on demand up to `maxChildren`; extras idle out.
+ * one holds (its asks are refused); with `asks: 'refuse'` every call runs that way. The pool grows on
+ * demand up to `maxChildren`; extras idle out.
  * The children's asks are relayed under ids of the proxy's own, which the clients answer.
  */
 export class SharedChildren implements ServingMode, CallHost {
@@ -66,10 +77,12 @@ export class SharedChildren implements ServingMode, CallHost {
   #pool: LeasePool
   #options: SharedChildrenOptions
   #asks = new Map<string, RelayedAsk>()
+  #routeAsks: boolean
   #logger: Logger
 
   constructor(options: SharedChildrenOptions) {
     this.#options = options
+    this.#routeAsks = options.asks !== 'refuse'
     this.#logger = options.logger
     this.primary = this.#pooledChild(options.role, () => {})
     this.#pool = new LeasePool({
@@ -114,7 +127,7 @@ export class SharedChildren implements ServingMode, CallHost {
     const children = this.children.map(({ child, holder, sharers }) => ({ state: child.state, pid: child.pid, held: holder !== undefined, sharers }))
     return {
       ready: this.ready,
-      report: { mode: this.#options.role, child: { state: child.state, pid: child.pid, recentExits: child.recentExits }, children, maxChildren: this.#options.maxChildren, queued: this.#pool.queued },
+      report: { mode: this.#options.role, child: { state: child.state, pid: child.pid, recentExits: child.recentExits }, children, maxChildren: this.#options.maxChildren, queued: this.#pool.queued, asks: this.#routeAsks ? 'route' : 'refuse' },
     }
   }
 
@@ -128,7 +141,7 @@ export class SharedChildren implements ServingMode, CallHost {
    * Returns the call (to cancel or fail it later); its answer comes through `caller` exactly once.
    */
   call(caller: UpstreamCaller, message: JsonRpcRequest, text: string | undefined, client: CallClient, timeoutMs?: number): SharedCall {
-    const hold: Hold = NON_ASKING_METHODS.has(message.method) ? 'none' : client.askable ? 'alone' : 'shared'
+    const hold: Hold = NON_ASKING_METHODS.has(message.method) ? 'none' : client.askable && this.#routeAsks ? 'alone' : 'shared'
     const call = new SharedCall(caller, message, hold, client, this)
     const holder = hold === 'alone' ? call : undefined
     // A child free now is taken at once; only a call that must wait gets a promise (and an abort signal).
@@ -202,6 +215,8 @@ export class SharedChildren implements ServingMode, CallHost {
           restart: options.restart,
           clientInfo: options.clientInfo,
           roots: options.roots.mode === 'fixed' ? options.roots : NO_ROOTS,
+          // Refusing every ask, the proxy declares only what it answers itself (a fixed roots list).
+          ...(this.#routeAsks ? {} : { capabilities: options.roots.mode === 'fixed' ? { roots: { listChanged: false } } : {} }),
           unrouted: (message, text, upstream) => this.#unrouted(self, message, text, upstream),
           onEnded,
           onUp: () => {
@@ -235,7 +250,7 @@ export class SharedChildren implements ServingMode, CallHost {
     if (message.method === 'ping') return upstream.respond({ jsonrpc: '2.0', id: message.id, result: {} })
     if (message.method === 'roots/list') return upstream.respond(answerRootsList(this.#options.roots.mode === 'fixed' ? this.#options.roots : NO_ROOTS, message.id)!)
     if (!holder || holder.done || !holder.client.canAsk(message.method)) {
-      const why = holder ? 'its client did not declare that capability' : 'no call that can ask its client holds this server'
+      const why = holder ? 'its client did not declare that capability' : this.#routeAsks ? 'no call that can ask its client holds this server' : 'the proxy refuses the requests of shared servers (asks: refuse)'
       this.#logger.debug({ method: message.method }, `MCP server request refused: ${why}`)
       return upstream.respond(errorResponse(message.id, ErrorCode.MethodNotFound, `${message.method} cannot reach a client: ${why}`))
     }
