@@ -8,9 +8,10 @@
 #   docker run --rm --init -p 3000:3000 mcp-proxy:uv -- uvx mcp-server-fetch
 # Without --target the image is the default one (the last stage), exactly as before.
 #
-# Base image: node:20-bookworm-slim in the build and runtime stages. Node 20.19 is the oldest engine the workspace supports
-# and tests (package.json "engines"), so the image runs what CI runs. Node is needed at run time anyway:
-# most MCP servers are `npx` or `node` programs, and they run inside this container.
+# Base image: node:24-bookworm-slim in the build and runtime stages: Node 24 is the active LTS (Node 20 is
+# past its end of life), and CI runs the e2e tests and the conformance suite on it (scripts/other-nodes.sh).
+# Node is needed at run time anyway: most MCP servers are `npx` or `node` programs, and they run inside
+# this container.
 
 # uv's official image holds nothing but the two static binaries (/uv, /uvx) for each architecture; the uv
 # stage copies them. Bump the version here (and pin its digest once checked: docker buildx imagetools inspect).
@@ -18,7 +19,7 @@ ARG UV_VERSION=0.12.9
 FROM ghcr.io/astral-sh/uv:${UV_VERSION} AS uv-bin
 
 # ---- build: install the workspace, compile, then deploy only the server's production dependencies ----
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 # The pnpm version package.json's "packageManager" names.
 RUN npm install -g pnpm@10.34.9
 WORKDIR /src
@@ -47,7 +48,7 @@ RUN pnpm --filter 'server...' build
 RUN pnpm --filter server deploy --prod --legacy /out
 
 # ---- runtime: the default image ----
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     MCP_PROXY_HOST=0.0.0.0 \
     MCP_PROXY_PORT=3000
