@@ -1,7 +1,7 @@
 // Sums every test report in a folder into one line, "N passed, M failed[, K skipped]", so a run that
 // tested nothing shows as "0 passed". Reads vitest's JSON reporter output and the conformance runner's
 // totals (its expected failures, listed in conformance/expected-failures.yml, count as skipped). Each failed
-// vitest test is named on a line of its own before the total.
+// vitest test, and each other report with failures, is named on a line of its own before the total.
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
@@ -34,6 +34,7 @@ for (const name of files) {
     passed += report.passed
     failed += report.failed
     skipped += report.skipped ?? 0
+    if (report.failed > 0) failures.push(`${name}: ${report.failed} failed${report.error ? ` (${report.error})` : ''}`)
   }
 }
 // The names of what failed come first, so a CI log cut to its tail still says which test to look at.

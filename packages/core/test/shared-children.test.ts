@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { FakePooledChild, fakePoolOptions } from './fake-pool.js'
 import type { JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../src/jsonrpc/schemas.js'
 import { ErrorCode } from '../src/jsonrpc/errors.js'
-import { silentLogger } from '../src/logger.js'
+import { silentLogger, type Logger } from '../src/logger.js'
 import { LeasePool, type LeaseHolder, type LeasePoolOptions } from '../src/shared/lease-pool.js'
 import type { RestartPolicy } from '../src/shared/shared-child.js'
 import { SharedChildren, type SharedChildrenOptions } from '../src/shared/shared-children.js'
@@ -242,24 +242,26 @@ class RecordingClient implements CallClient {
   }
 }
 
-async function sharedChildren(overrides: Partial<SharedChildrenOptions> = {}): Promise<{ children: SharedChildren; published: JsonRpcNotification[] }> {
-  const logger = recordingLogger()
-  const published: JsonRpcNotification[] = []
-  const children = new SharedChildren({
+/** Settings of a pool of echo-server children shared by SharedChildren and SharedSessions. */
+function echoChildren(logger: Logger, maxChildren: number) {
+  return {
     child: { command: fixtureCommand('echo-server'), ...TEST_LIMITS, logger },
     initializeTimeoutMs: 5000,
     restart: FAST_RESTARTS,
     clientInfo: { name: 'mcp-proxy-tests', version: '0.0.0' },
-    roots: { mode: 'deny' },
-    maxChildren: 1,
+    roots: { mode: 'deny' } as const,
+    maxChildren,
     maxQueued: 8,
     queueTimeoutMs: 10_000,
     idleMs: 60_000,
-    publish: (message) => published.push(message),
-    role: 'shared',
     logger,
-    ...overrides,
-  })
+  }
+}
+
+async function sharedChildren(overrides: Partial<SharedChildrenOptions> = {}): Promise<{ children: SharedChildren; published: JsonRpcNotification[] }> {
+  const logger = recordingLogger()
+  const published: JsonRpcNotification[] = []
+  const children = new SharedChildren({ ...echoChildren(logger, 1), publish: (message) => published.push(message), role: 'shared', ...overrides })
   onCleanup(() => children.close())
   await children.start()
   return { children, published }
@@ -468,23 +470,18 @@ function link(sessions: SharedSessions, capabilities: Record<string, unknown>) {
   backend.request(init, request(0, 'initialize', { protocolVersion: '2025-06-18', capabilities, clientInfo: { name: 't', version: '1' } }))
   expect(init.responses[0]).toHaveProperty('result')
   const asks = (): JsonRpcRequest[] => routed.map((r) => r.message).filter((m): m is JsonRpcRequest => 'id' in m && 'method' in m)
-  return { backend, routed, asks }
+  /** The one ask routed to this session, once there is one. */
+  const onlyAsk = (): Promise<JsonRpcRequest> =>
+    eventually(() => {
+      expect(asks()).toHaveLength(1)
+      return asks()[0]!
+    })
+  return { backend, routed, asks, onlyAsk }
 }
 
 async function sharedSessions(maxChildren = 1): Promise<SharedSessions> {
   const logger = recordingLogger()
-  const sessions = new SharedSessions({
-    child: { command: fixtureCommand('echo-server'), ...TEST_LIMITS, logger },
-    initializeTimeoutMs: 5000,
-    restart: FAST_RESTARTS,
-    clientInfo: { name: 'mcp-proxy-tests', version: '0.0.0' },
-    roots: { mode: 'deny' },
-    maxChildren,
-    maxQueued: 8,
-    queueTimeoutMs: 10_000,
-    idleMs: 60_000,
-    logger,
-  })
+  const sessions = new SharedSessions(echoChildren(logger, maxChildren))
   onCleanup(() => sessions.close())
   sessions.fill()
   await sessions.started()
@@ -498,13 +495,10 @@ describe('SharedLink: a session on the shared children', () => {
     const bob = link(sessions, { sampling: {} })
     const caller = new RecordingCaller()
     alice.backend.request(caller, toolCall(7, 'sample', { prompt: 'for alice' }))
-    const [ask] = await eventually(() => {
-      expect(alice.asks()).toHaveLength(1)
-      return alice.asks()
-    })
+    const ask = await alice.onlyAsk()
     expect(alice.routed[0]!.about).toBe(caller)
     expect(bob.routed).toEqual([])
-    alice.backend.respond(answerTo(ask!))
+    alice.backend.respond(answerTo(ask))
     expect(textOf(await caller.response())).toBe('sampled')
     expect(alice.backend.busy).toBe(false)
   })
@@ -529,25 +523,19 @@ describe('SharedLink: a session on the shared children', () => {
     const bob = link(sessions, { elicitation: {} })
     const aliceCaller = new RecordingCaller()
     alice.backend.request(aliceCaller, toolCall(1, 'sample', { prompt: 'for alice' }))
-    const [aliceAsk] = await eventually(() => {
-      expect(alice.asks()).toHaveLength(1)
-      return alice.asks()
-    })
+    const aliceAsk = await alice.onlyAsk()
     const bobCaller = new RecordingCaller()
     bob.backend.request(bobCaller, toolCall(1, 'elicit', { message: 'for bob' }))
     alice.backend.fail({ message: 'The session ended before the MCP server answered' })
     expect(errorOf(aliceCaller.responses[0]).message).toMatch(/session ended/)
     expect(alice.backend.busy).toBe(false)
     // Alice's ask went with her session: her late answer reaches no child.
-    expect(sessions.children.answer(answerTo(aliceAsk!))).toBe(false)
-    const [bobAsk] = await eventually(() => {
-      expect(bob.asks()).toHaveLength(1)
-      return bob.asks()
-    })
-    expect(bobAsk!.method).toBe('elicitation/create')
-    expect(bobAsk!.params).toMatchObject({ message: 'for bob' })
+    expect(sessions.children.answer(answerTo(aliceAsk))).toBe(false)
+    const bobAsk = await bob.onlyAsk()
+    expect(bobAsk.method).toBe('elicitation/create')
+    expect(bobAsk.params).toMatchObject({ message: 'for bob' })
     expect(alice.routed).toHaveLength(1)
-    bob.backend.respond(answerTo(bobAsk!, { action: 'accept', content: { name: 'bob' } }))
+    bob.backend.respond(answerTo(bobAsk, { action: 'accept', content: { name: 'bob' } }))
     expect(JSON.parse(textOf(await bobCaller.response()))).toEqual({ action: 'accept', content: { name: 'bob' } })
     // A request after the end is refused at once.
     const late = new RecordingCaller()

@@ -2,7 +2,7 @@ import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
 import { createError } from '@fastify/error'
 import type { Registry } from 'prom-client'
-import { DEFAULT_CACHE, DEFAULT_MAX_LISTEN_STREAMS, ToolFilter, type CacheDefaults, type Root, type RootsPolicy, type TapListener } from '@proxy/core'
+import { DEFAULT_CACHE, DEFAULT_MAX_LISTEN_STREAMS, ToolFilter, type CacheDefaults, type Root, type RootsPolicy, type SharedAsks, type TapListener } from '@proxy/core'
 import { DrainSwitch } from './drain/drain-switch.js'
 import type { Authenticate } from './auth/principal.js'
 import { canonicalResource, isLoopbackUrl } from './auth/oauth/resource.js'
@@ -270,7 +270,7 @@ export interface ResolvedOptions {
   stateless: boolean
   childMode: 'per-session' | 'shared'
   sharedChildren: number
-  sharedAsks: 'route' | 'refuse'
+  sharedAsks: SharedAsks
   jsonResponse: boolean
   /** The API keys, each its own principal; empty: none. */
   apiKeys: string[]

@@ -71,9 +71,9 @@ const ACK_TIMEOUT_MS = 3000
 const CHANGE_NOTIFICATIONS = new Set(['notifications/tools/list_changed', 'notifications/prompts/list_changed', 'notifications/resources/list_changed', 'notifications/resources/updated'])
 
 /**
- * The MCP 2026-07-28 leg over a 2025-era stdio server: one child, spawned on the first 2026 request and initialized once by
- * the proxy, serves every modern request through the id-rewriting Upstream. The proxy answers what a
- * 2025 child cannot (`server/discover`, `subscriptions/listen`) and puts the child's answers on the 2026
+ * The MCP 2026-07-28 leg over a 2025-era stdio server: one child, spawned on the first 2026 request and
+ * initialized once by the proxy, serves every modern request through the id-rewriting Upstream. The proxy
+ * answers what a 2025 child cannot (`server/discover`, `subscriptions/listen`) and puts the child's answers on the 2026
  * wire (resultType, cache hints, serverInfo). It never shares this child with a 2025 session.
  */
 export class ModernLeg implements ServingMode {
